@@ -1,0 +1,131 @@
+"""Training engine: a skorch net whose loss is the masked-column objective.
+
+Every batch holds whole rows of tokens (target column last). The module returns,
+for every row and every column, the logits of that column with it alone masked,
+so each epoch masks every column of every row exactly once (the paper's objective)
+without materialising ``n_rows x n_columns`` masked copies.
+"""
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping, PassthroughScoring, ProgressBar
+from skorch.dataset import ValidSplit
+from skorch.utils import to_tensor
+from torch.nn import functional as F
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+
+from ._module import MaskedColumnAttention
+
+IGNORE = -100
+
+
+def batch_loader(dataset, *, batch_size, shuffle=False):
+    """Iterate over ``dataset`` one whole batch per indexing call (no per-row work)."""
+    sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+    return DataLoader(
+        dataset,
+        batch_size=None,
+        sampler=BatchSampler(sampler, batch_size=batch_size, drop_last=False),
+    )
+
+
+def column_targets(module, tokens):
+    """Output index each column must score, or ``IGNORE`` (missing, unknown)."""
+    codes = tokens - module.category_offsets
+    known = (codes >= 0) & (codes < module.n_categories)
+    return torch.where(known, tokens, IGNORE)
+
+
+class MaskedColumnNet(NeuralNet):
+    """skorch net training :class:`MaskedColumnAttention` by masked columns.
+
+    ``X`` is the token matrix (target column last), ``y`` the target codes (used
+    only to stratify the validation split). The loss is the cross-entropy at
+    masked positions, averaged over columns with the target's weighted by
+    ``target_weight``; validation also records ``valid_target_loss``.
+    """
+
+    def __init__(self, module, *args, target_weight=1.0, **kwargs):
+        super().__init__(module, *args, **kwargs)
+        self.target_weight = target_weight
+
+    def infer(self, x, **fit_params):
+        return self.module_.leave_one_out_logits(to_tensor(x, device=self.device))
+
+    def _column_losses(self, logits, tokens):
+        tokens = to_tensor(tokens, device=self.device)
+        targets = column_targets(self.module_, tokens)
+        losses = F.cross_entropy(
+            logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE,
+            reduction="none",
+        ).view_as(targets)
+        return losses, (targets != IGNORE).to(losses.dtype)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        losses, counted = self._column_losses(y_pred, X)
+        weights = torch.ones(losses.shape[1], device=losses.device)
+        weights[-1] = self.target_weight
+        weights = counted * weights
+        return (losses * weights).sum() / weights.sum().clamp_min(1e-12)
+
+    def validation_step(self, batch, **fit_params):
+        step = super().validation_step(batch, **fit_params)
+        losses, counted = self._column_losses(step["y_pred"], batch[0])
+        target_loss = (losses[:, -1] * counted[:, -1]).sum() / counted[:, -1].sum()
+        self.history.record_batch("valid_target_loss", target_loss.item())
+        return step
+
+
+def make_net(
+    *,
+    module_params,
+    target_weight,
+    max_epochs,
+    batch_size,
+    learning_rate,
+    early_stopping,
+    validation_fraction,
+    n_iter_no_change,
+    tol,
+    stratify,
+    device,
+    random_state,
+    verbose,
+):
+    """The one place where our hyperparameters become skorch's."""
+    callbacks = []
+    train_split = None
+    if early_stopping:
+        train_split = ValidSplit(
+            validation_fraction, stratified=stratify, random_state=random_state
+        )
+        callbacks += [
+            PassthroughScoring(name="valid_target_loss", on_train=False),
+            EarlyStopping(
+                monitor="valid_target_loss",
+                patience=n_iter_no_change,
+                threshold=tol,
+                threshold_mode="abs",
+                load_best=True,
+                sink=print if verbose else (lambda *_: None),
+            ),
+        ]
+    if verbose > 0:
+        callbacks.append(ProgressBar())
+    return MaskedColumnNet(
+        MaskedColumnAttention,
+        criterion=torch.nn.CrossEntropyLoss,  # kept for skorch; get_loss is ours
+        optimizer=torch.optim.Adam,
+        lr=learning_rate,
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        iterator_train=batch_loader,
+        iterator_train__shuffle=True,
+        iterator_valid=batch_loader,
+        train_split=train_split,
+        callbacks=callbacks,
+        target_weight=target_weight,
+        device=device,
+        verbose=verbose,
+        **{f"module__{key}": value for key, value in module_params.items()},
+    )

@@ -1,0 +1,547 @@
+"""The scikit-learn face: MoECBOWClassifier and MoECBOWRegressor.
+
+Both share :class:`_BaseMoECBOW`, which owns every hyperparameter, tokenizing and
+the net; the subclasses only encode the target and decode predictions.
+"""
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._engine import make_net
+from ._tokenizer import MASK, ColumnTokenizer, token_layout
+
+_PREDICT_CELLS = 2**22  # rows per predict chunk x (columns x heads x columns)
+
+
+class _BaseMoECBOW(BaseEstimator):
+    """Shared machinery of the two estimators; not for direct use."""
+
+    _parameter_constraints: dict = {
+        "d_embedding": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_heads": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "d_ffn": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "norm_first": ["boolean"],
+        "n_bins": [Interval(numbers.Integral, 2, None, closed="left")],
+        "categorical_features": [StrOptions({"auto"}), "array-like", None],
+        "shared_vocabulary": ["boolean"],
+        "handle_unknown": [StrOptions({"unknown_token", "error"})],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "target_weight": [Interval(numbers.Real, 0, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        d_embedding=20,
+        n_heads=5,
+        n_layers=1,
+        d_ffn=5,
+        dropout=0.1,
+        norm_first=False,
+        n_bins=10,
+        categorical_features="auto",
+        shared_vocabulary=False,
+        handle_unknown="unknown_token",
+        max_epochs=200,
+        batch_size=128,
+        learning_rate=1e-3,
+        target_weight=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.d_embedding = d_embedding
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.d_ffn = d_ffn
+        self.dropout = dropout
+        self.norm_first = norm_first
+        self.n_bins = n_bins
+        self.categorical_features = categorical_features
+        self.shared_vocabulary = shared_vocabulary
+        self.handle_unknown = handle_unknown
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.target_weight = target_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- hooks of the subclasses -------------------------------------------------
+    def _fit_target(self, y):
+        """Validated ``y`` -> (codes, n_target_categories, fitted attributes)."""
+        raise NotImplementedError
+
+    # -- fitting -----------------------------------------------------------------
+    def _resolve_device(self):
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device='cuda' was requested, but CUDA is not available.")
+        return self.device
+
+    def _check_heads(self):
+        if self.d_embedding % self.n_heads:
+            raise ValueError(
+                f"n_heads={self.n_heads} must divide d_embedding={self.d_embedding}."
+            )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the model by masked-column training on ``X`` with ``y`` as a column.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The table; DataFrame dtypes decide which columns are categorical.
+        y : array-like of shape (n_samples,)
+            The target.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        state = dict(self.__dict__)
+        try:
+            return self._fit(X, y)
+        except BaseException:  # a failed fit leaves a fitted model as it was
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X, y):
+        _, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=None,
+            ensure_all_finite="allow-nan",
+            y_numeric=isinstance(self, RegressorMixin),
+        )
+        if len(y) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 samples to fit; got "
+                f"n_samples = {len(y)}."
+            )
+        self._check_heads()
+        device = self._resolve_device()
+        codes, n_target, target_attributes = self._fit_target(y)
+        tokenizer = ColumnTokenizer(
+            categorical_features=self.categorical_features,
+            n_bins=self.n_bins,
+            shared_vocabulary=self.shared_vocabulary,
+            handle_unknown=self.handle_unknown,
+        ).fit(X)
+        n_categories = np.append(tokenizer.n_categories_, n_target)
+        offsets, n_tokens = token_layout(
+            n_categories, shared_vocabulary=self.shared_vocabulary
+        )
+        tokens = np.column_stack([tokenizer.transform(X), offsets[-1] + codes])
+        n_valid = math.ceil(self.validation_fraction * len(y))
+        counts = np.bincount(codes, minlength=n_target)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        net = make_net(
+            module_params={
+                "n_tokens": n_tokens,
+                "category_offsets": offsets.tolist(),
+                "n_categories": n_categories.tolist(),
+                "d_embedding": self.d_embedding,
+                "n_heads": self.n_heads,
+                "n_layers": self.n_layers,
+                "d_ffn": self.d_ffn,
+                "dropout": self.dropout,
+                "norm_first": self.norm_first,
+            },
+            target_weight=self.target_weight,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            stratify=bool(
+                counts[counts > 0].min() >= 2
+                and min(n_valid, len(y) - n_valid) >= np.count_nonzero(counts)
+            ),
+            device=device,
+            random_state=seed,
+            verbose=self.verbose,
+        )
+        cuda = [torch.cuda.current_device()] if device == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed)
+            net.fit(torch.as_tensor(tokens), torch.as_tensor(codes))
+        net.module_.eval()
+        self.tokenizer_ = tokenizer
+        self.net_ = net
+        self.history_ = pd.DataFrame(
+            [{k: v for k, v in row.items() if k != "batches"} for row in net.history]
+        )
+        for name, value in target_attributes.items():
+            setattr(self, name, value)
+        return self
+
+    # -- prediction --------------------------------------------------------------
+    @property
+    def module_(self):
+        """The fitted :class:`~moe_tabular._module.MaskedColumnAttention`."""
+        return self.net_.module_
+
+    def _target_log_proba(self, X):
+        """Log-probabilities of the target's categories, the target masked."""
+        check_is_fitted(self)
+        validate_data(self, X, dtype=None, ensure_all_finite="allow-nan", reset=False)
+        with warnings.catch_warnings():  # the same warning was just given for self
+            warnings.filterwarnings("ignore", message=".*feature names", module="sklearn")
+            tokens_X = self.tokenizer_.transform(X)
+        module = self.module_
+        n_columns = tokens_X.shape[1] + 1
+        offset = int(module.category_offsets[-1])
+        n_target = int(module.n_categories[-1])
+        tokens = np.column_stack(
+            [tokens_X, np.full(len(tokens_X), offset + MASK, dtype=np.int64)]
+        )
+        chunk = max(1, _PREDICT_CELLS // (n_columns * n_columns * self.n_heads))
+        device = self.net_.device
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, len(tokens), chunk):
+                batch = torch.as_tensor(tokens[start : start + chunk], device=device)
+                logits = module(batch, columns=[n_columns - 1])[:, 0]
+                logits = logits[:, offset : offset + n_target]
+                outputs.append(torch.log_softmax(logits, dim=-1).cpu())
+        return torch.cat(outputs).double().numpy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        return tags
+
+
+class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
+    """Classifier: masked-column attention with the class as one more column.
+
+    Every categorical column of the table is read as a word position and every row
+    as a sentence; numeric columns are cut into quantile bins. One attention layer
+    trained by masking each column in turn (the target included) is a CBOW model
+    whose context columns are mixed with mixture-of-experts weights. To predict,
+    the target column is masked and its token distribution read off.
+
+    Parameters
+    ----------
+    d_embedding : int, default=20
+        Size of the token and column embeddings.
+    n_heads : int, default=5
+        Attention heads (stacked mixtures of experts); must divide ``d_embedding``.
+    n_layers : int, default=1
+        Transformer blocks (a mixture of mixtures).
+    d_ffn : int, default=5
+        Width of the feed-forward layer of each block.
+    dropout : float, default=0.1
+        Dropout after attention and feed-forward.
+    norm_first : bool, default=False
+        False: the paper's post-LayerNorm block; True: pre-LayerNorm.
+    n_bins : int, default=10
+        Quantile bins of a numeric column.
+    categorical_features : "auto", array-like of str, int or bool, or None, \
+            default="auto"
+        Which columns are categorical; see :class:`ColumnTokenizer`.
+    shared_vocabulary : bool, default=False
+        Share one vocabulary over columns (category ``k`` of every column is one
+        token, as in the paper) instead of one vocabulary per column.
+    handle_unknown : {"unknown_token", "error"}, default="unknown_token"
+        A category unseen during fit becomes the UNKNOWN token, or raises.
+    max_epochs : int, default=200
+        Passes over the data; each masks every column of every row once.
+    batch_size : int, default=128
+        Rows per gradient step (each row yields one example per column).
+    learning_rate : float, default=1e-3
+        Adam's learning rate.
+    target_weight : float, default=1.0
+        Weight of the target column's loss relative to a feature column's.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows and stop when the target
+        column's validation loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs; the best weights are restored.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Smallest improvement of the validation target loss that counts.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to train and predict; "auto" picks CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weights, shuffling and the validation split; an int makes a CPU fit
+        deterministic.
+    verbose : int, default=0
+        0: silent; 1 or more: an epoch table and a progress bar.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of columns seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen during fit, when they are all strings.
+    tokenizer_ : ColumnTokenizer
+        The fitted tokenizer of ``X``.
+    net_ : skorch.NeuralNet
+        The trained skorch net; its ``module_`` is the torch model.
+    history_ : pandas.DataFrame
+        One row per epoch: ``train_loss``, ``valid_loss`` and
+        ``valid_target_loss`` (with early stopping), ``dur``.
+
+    See Also
+    --------
+    MoECBOWRegressor : The same model for a continuous target.
+    ColumnTokenizer : How the table becomes tokens.
+
+    Notes
+    -----
+    With token plus column embeddings ``h_j``, the gate of head ``h`` weighs
+    column ``j`` when predicting the masked column ``i`` by
+    ``pi_ij = softmax_j(q_h(h_i) . k_h(h_j) / sqrt(d_head))``, and the prediction
+    is ``p(x_i = v | x_-i) ~ exp(rho_v . sum_j pi_ij v_h(h_j))`` before the
+    residual, feed-forward and normalisation parts of the block.
+
+    References
+    ----------
+    .. [1] K. C. Wibisono and Y. Wang, "Bidirectional Attention as a Mixture of
+       Continuous Word Experts", UAI 2023.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from moe_tabular import MoECBOWClassifier
+    >>> X = pd.DataFrame({"color": ["red", "blue"] * 20, "size": [1.0, 2.0] * 20})
+    >>> y = ["warm", "cold"] * 20
+    >>> clf = MoECBOWClassifier(max_epochs=20, random_state=0).fit(X, y)
+    >>> clf.predict(X.head(2))
+    array(['warm', 'cold'], dtype=object)
+    """
+
+    def _fit_target(self, y):
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"y contains only one class ({encoder.classes_[0]!r}); a classifier "
+                "needs at least two classes."
+            )
+        return (
+            encoder.transform(y),
+            len(encoder.classes_),
+            {"classes_": encoder.classes_},
+        )
+
+    def predict_proba(self, X):
+        """Class probabilities with the target column masked.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        return np.exp(self._target_log_proba(X))
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self._target_log_proba(X)
+
+    def predict(self, X):
+        """Most likely class of each row.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels taken from ``classes_``.
+        """
+        check_is_fitted(self)
+        return self.classes_[self._target_log_proba(X).argmax(axis=1)]
+
+
+class MoECBOWRegressor(RegressorMixin, _BaseMoECBOW):
+    """Regressor: masked-column attention with the binned target as one more column.
+
+    The target is cut into ``n_target_bins`` quantile bins (one token each); the
+    prediction is the mean training target of each bin weighted by the predicted
+    bin probabilities. See :class:`MoECBOWClassifier` for the model.
+
+    Parameters
+    ----------
+    n_target_bins : int, default=10
+        Quantile bins of the target; a target with fewer distinct values keeps
+        one bin per value.
+    d_embedding, n_heads, n_layers, d_ffn, dropout, norm_first, n_bins, \
+categorical_features, shared_vocabulary, handle_unknown, max_epochs, batch_size, \
+learning_rate, target_weight, early_stopping, validation_fraction, \
+n_iter_no_change, tol, device, random_state, verbose
+        As in :class:`MoECBOWClassifier`.
+
+    Attributes
+    ----------
+    target_bin_means_ : ndarray of shape (n_bins_out,)
+        Mean training target of each target bin.
+    n_features_in_ : int
+        Number of columns seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen during fit, when they are all strings.
+    tokenizer_ : ColumnTokenizer
+        The fitted tokenizer of ``X``.
+    net_ : skorch.NeuralNet
+        The trained skorch net.
+    history_ : pandas.DataFrame
+        Per-epoch losses.
+
+    See Also
+    --------
+    MoECBOWClassifier : The same model for a categorical target.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moe_tabular import MoECBOWRegressor
+    >>> X = np.repeat([[0.0], [1.0], [2.0]], 20, axis=0)
+    >>> y = 10 * X[:, 0]
+    >>> reg = MoECBOWRegressor(max_epochs=30, random_state=0).fit(X, y)
+    >>> reg.predict([[0.0], [2.0]]).round()
+    array([ 0., 20.])
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseMoECBOW._parameter_constraints,
+        "n_target_bins": [Interval(numbers.Integral, 2, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_target_bins=10,
+        d_embedding=20,
+        n_heads=5,
+        n_layers=1,
+        d_ffn=5,
+        dropout=0.1,
+        norm_first=False,
+        n_bins=10,
+        categorical_features="auto",
+        shared_vocabulary=False,
+        handle_unknown="unknown_token",
+        max_epochs=200,
+        batch_size=128,
+        learning_rate=1e-3,
+        target_weight=1.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            d_embedding=d_embedding,
+            n_heads=n_heads,
+            n_layers=n_layers,
+            d_ffn=d_ffn,
+            dropout=dropout,
+            norm_first=norm_first,
+            n_bins=n_bins,
+            categorical_features=categorical_features,
+            shared_vocabulary=shared_vocabulary,
+            handle_unknown=handle_unknown,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            target_weight=target_weight,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.n_target_bins = n_target_bins
+
+    def _fit_target(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        binner = ColumnTokenizer(n_bins=self.n_target_bins, categorical_features=None)
+        codes = binner.fit(y.reshape(-1, 1)).encode(y.reshape(-1, 1))[:, 0]
+        n_bins = int(binner.n_categories_[0])
+        sums = np.bincount(codes, weights=y, minlength=n_bins)
+        counts = np.bincount(codes, minlength=n_bins)
+        means = np.divide(sums, counts, out=np.zeros(n_bins), where=counts > 0)
+        # an empty quantile bin (ties) predicts the midpoint of its edges
+        edges = getattr(binner.encoders_[0], "bin_edges_", None)
+        if edges is not None and (counts == 0).any():
+            mids = (edges[0][1:] + edges[0][:-1]) / 2
+            means = np.where(counts > 0, means, mids)
+        return codes, n_bins, {"target_bin_means_": means}
+
+    def predict(self, X):
+        """Expected target under the predicted bin distribution.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return np.exp(self._target_log_proba(X)) @ self.target_bin_means_

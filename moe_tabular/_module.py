@@ -1,0 +1,307 @@
+"""The torch module: masked-column attention, read as a mixture of column experts.
+
+For one head, with ``h_j = token_embedding(x_j) + column_embedding[j]``::
+
+    gates[i, j] = softmax_j( query(h_i) . key(h_j) / sqrt(d_head) )
+    mixed[i]    = sum_j gates[i, j] * value(h_j)
+
+``gates[i, :]`` are the mixture weights over the column experts used to predict
+column ``i``; heads stack mixtures, layers mix them. This module imports torch only.
+"""
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+N_RESERVED = 3  # MASK, MISSING, UNKNOWN sit just before each column's categories
+
+
+class MixtureOfColumnExperts(nn.Module):
+    """Multi-head attention over columns, exposing its gates.
+
+    Parameters
+    ----------
+    d_embedding : int
+        Size of the token and column embeddings.
+    n_heads : int
+        Number of heads (stacked mixtures); must divide ``d_embedding``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> experts = MixtureOfColumnExperts(d_embedding=8, n_heads=2)
+    >>> mixed, gates = experts(torch.randn(3, 5, 8), torch.randn(3, 5, 8))
+    >>> mixed.shape, gates.shape
+    (torch.Size([3, 5, 8]), torch.Size([3, 2, 5, 5]))
+    """
+
+    def __init__(self, *, d_embedding: int, n_heads: int) -> None:
+        super().__init__()
+        if d_embedding % n_heads:
+            raise ValueError(f"{n_heads=} must divide {d_embedding=}.")
+        self.n_heads = n_heads
+        self.query = nn.Linear(d_embedding, d_embedding)
+        self.key = nn.Linear(d_embedding, d_embedding)
+        self.value = nn.Linear(d_embedding, d_embedding)
+        self.out = nn.Linear(d_embedding, d_embedding)
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        # (..., L, d) -> (..., n_heads, L, d_head)
+        return x.unflatten(-1, (self.n_heads, -1)).transpose(-3, -2)
+
+    def forward(self, queries, context):
+        """Mix ``context`` positions for every query position.
+
+        Parameters
+        ----------
+        queries : Tensor of shape (batch, L, d_embedding)
+        context : Tensor of shape (batch, L, d_embedding)
+
+        Returns
+        -------
+        mixed : Tensor of shape (batch, L, d_embedding)
+        gates : Tensor of shape (batch, n_heads, L, L)
+            Rows sum to one: the expert weights.
+        """
+        q = self._heads(self.query(queries))
+        k = self._heads(self.key(context))
+        v = self._heads(self.value(context))
+        gates = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
+        return self.out((gates @ v).transpose(-3, -2).flatten(-2)), gates
+
+    def leave_one_out(self, masked, context):
+        """For every ``i``: attention at ``i`` when position ``i`` alone is masked.
+
+        Only the masked token's query, key and value differ between the ``L``
+        masked variants of a row, so all of them are read off one ``L x L`` score
+        matrix whose diagonal is swapped for the masked entries.
+
+        Parameters
+        ----------
+        masked : Tensor of shape (L, d_embedding)
+            The masked input at each position (MASK token + column embedding).
+        context : Tensor of shape (batch, L, d_embedding)
+            The unmasked inputs.
+
+        Returns
+        -------
+        mixed : Tensor of shape (batch, L, d_embedding)
+            Row ``i`` is the attention output at ``i`` of the variant masking ``i``.
+        gates : Tensor of shape (batch, n_heads, L, L)
+        """
+        q = self._heads(self.query(masked))  # (H, L, dh)
+        k, v = self._heads(self.key(context)), self._heads(self.value(context))
+        k_masked = self._heads(self.key(masked))  # (H, L, dh)
+        v_masked = self._heads(self.value(masked))
+        scale = math.sqrt(q.shape[-1])
+        scores = q @ k.transpose(-1, -2) / scale  # (B, H, L, L)
+        own = (q * k_masked).sum(-1) / scale  # (H, L): masked query . masked key
+        eye = torch.eye(scores.shape[-1], dtype=torch.bool, device=scores.device)
+        scores = torch.where(eye, own.unsqueeze(-1), scores)
+        gates = torch.softmax(scores, dim=-1)
+        self_gate = torch.diagonal(gates, dim1=-2, dim2=-1).unsqueeze(-1)  # (B,H,L,1)
+        mixed = gates @ v + self_gate * (v_masked - v)
+        return self.out(mixed.transpose(-3, -2).flatten(-2)), gates
+
+
+class AttentionBlock(nn.Module):
+    """Transformer block: attention, feed-forward, residuals and LayerNorm.
+
+    Parameters
+    ----------
+    d_embedding : int
+    n_heads : int
+    d_ffn : int
+        Width of the feed-forward layer.
+    dropout : float
+    norm_first : bool
+        False (the paper): LayerNorm after each residual; True: before.
+    """
+
+    def __init__(
+        self, *, d_embedding: int, n_heads: int, d_ffn: int, dropout: float,
+        norm_first: bool,
+    ) -> None:
+        super().__init__()
+        self.experts = MixtureOfColumnExperts(d_embedding=d_embedding, n_heads=n_heads)
+        self.ffn = nn.Sequential(
+            nn.Linear(d_embedding, d_ffn), nn.ReLU(), nn.Linear(d_ffn, d_embedding)
+        )
+        self.norm1 = nn.LayerNorm(d_embedding, eps=1e-6)
+        self.norm2 = nn.LayerNorm(d_embedding, eps=1e-6)
+        self.dropout = nn.Dropout(dropout)
+        self.norm_first = norm_first
+
+    def forward(self, x, masked=None):
+        """Apply the block; with ``masked``, use the leave-one-out attention."""
+        if self.norm_first:
+            x_in = self.norm1(x)
+            if masked is None:
+                mixed, gates = self.experts(x_in, x_in)
+            else:
+                mixed, gates = self.experts.leave_one_out(self.norm1(masked), x_in)
+                x = masked.expand_as(x)
+            x = x + self.dropout(mixed)
+            return x + self.dropout(self.ffn(self.norm2(x))), gates
+        if masked is None:
+            mixed, gates = self.experts(x, x)
+        else:
+            mixed, gates = self.experts.leave_one_out(masked, x)
+            x = masked.expand_as(x)
+        x = self.norm1(x + self.dropout(mixed))
+        return self.norm2(x + self.dropout(self.ffn(x))), gates
+
+
+class MaskedColumnAttention(nn.Module):
+    """Bidirectional attention over the columns of a tokenized table.
+
+    Parameters
+    ----------
+    n_tokens : int
+        Vocabulary size.
+    category_offsets : sequence of int, length L
+        Token id of category 0 of each column; its MASK token is 3 below.
+    n_categories : sequence of int, length L
+        Number of categories of each column: the output at column ``i`` scores
+        only tokens ``category_offsets[i] .. + n_categories[i] - 1``.
+    d_embedding : int, default=20
+    n_heads : int, default=5
+    n_layers : int, default=1
+    d_ffn : int, default=5
+    dropout : float, default=0.1
+    norm_first : bool, default=False
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = MaskedColumnAttention(
+    ...     n_tokens=12, category_offsets=[3, 8], n_categories=[2, 4],
+    ...     d_embedding=8, n_heads=2)
+    >>> tokens = torch.tensor([[3, 9], [4, 5]])  # row 2: column 1 masked
+    >>> logits, gates = model(tokens, return_gates=True)
+    >>> logits.shape, len(gates), gates[0].shape
+    (torch.Size([2, 2, 12]), 1, torch.Size([2, 2, 2, 2]))
+    >>> model.leave_one_out_logits(tokens).shape
+    torch.Size([2, 2, 12])
+    """
+
+    def __init__(
+        self,
+        *,
+        n_tokens: int,
+        category_offsets,
+        n_categories,
+        d_embedding: int = 20,
+        n_heads: int = 5,
+        n_layers: int = 1,
+        d_ffn: int = 5,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+    ) -> None:
+        super().__init__()
+        offsets = torch.as_tensor(category_offsets, dtype=torch.long)
+        counts = torch.as_tensor(n_categories, dtype=torch.long)
+        if offsets.shape != counts.shape or offsets.ndim != 1:
+            raise ValueError(f"{offsets.shape=} and {counts.shape=} must match.")
+        if int((offsets + counts).max()) > n_tokens:
+            raise ValueError(f"{n_tokens=} is smaller than the column vocabularies.")
+        n_columns = len(offsets)
+        token_ids = torch.arange(n_tokens)
+        self.register_buffer("category_offsets", offsets)
+        self.register_buffer("n_categories", counts)
+        self.register_buffer("mask_tokens", offsets - N_RESERVED)
+        self.register_buffer(  # (L, n_tokens): which outputs column i may score
+            "output_mask",
+            (token_ids >= offsets[:, None]) & (token_ids < (offsets + counts)[:, None]),
+        )
+        self.token_embedding = nn.Embedding(n_tokens, d_embedding)
+        self.column_embedding = nn.Parameter(torch.empty(n_columns, d_embedding))
+        self.blocks = nn.ModuleList(
+            AttentionBlock(
+                d_embedding=d_embedding, n_heads=n_heads, d_ffn=d_ffn,
+                dropout=dropout, norm_first=norm_first,
+            )
+            for _ in range(n_layers)
+        )
+        self.final_norm = nn.LayerNorm(d_embedding, eps=1e-6) if norm_first else None
+        self.output = nn.Linear(d_embedding, n_tokens)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Keras' initialisers, which the paper's results depend on."""
+        nn.init.uniform_(self.token_embedding.weight, -0.05, 0.05)
+        nn.init.xavier_uniform_(self.column_embedding)
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.LayerNorm):
+                module.reset_parameters()
+
+    def _logits(self, hidden, columns=None):
+        if self.final_norm is not None:
+            hidden = self.final_norm(hidden)
+        logits = self.output(hidden)
+        mask = self.output_mask if columns is None else self.output_mask[columns]
+        return logits.masked_fill(~mask, float("-inf"))
+
+    def forward(self, tokens, columns=None, return_gates=False):
+        """Logits for the given (partly masked) tokens.
+
+        Parameters
+        ----------
+        tokens : LongTensor of shape (batch, L)
+        columns : sequence of int, default=None
+            Positions to score; all of them when None.
+        return_gates : bool, default=False
+
+        Returns
+        -------
+        logits : Tensor of shape (batch, len(columns) or L, n_tokens)
+            ``-inf`` outside each column's own categories.
+        gates : list of Tensor of shape (batch, n_heads, L, L), one per layer
+            Only when ``return_gates`` is True.
+        """
+        x = self.token_embedding(tokens) + self.column_embedding
+        all_gates = []
+        for block in self.blocks:
+            x, gates = block(x)
+            all_gates.append(gates)
+        if columns is not None:
+            columns = torch.as_tensor(columns, dtype=torch.long, device=x.device)
+            x = x[:, columns]
+        logits = self._logits(x, columns)
+        return (logits, all_gates) if return_gates else logits
+
+    def leave_one_out_logits(self, tokens):
+        """Logits of every column predicted from all the others (it alone masked).
+
+        The masked-column objective of one row in one call. A single layer uses
+        the shared pass of :meth:`MixtureOfColumnExperts.leave_one_out`; deeper
+        models run the ``L`` masked copies of each row in the batch.
+
+        Parameters
+        ----------
+        tokens : LongTensor of shape (batch, L)
+
+        Returns
+        -------
+        logits : Tensor of shape (batch, L, n_tokens)
+            ``logits[b, i]``: column ``i`` of row ``b`` with column ``i`` masked.
+        """
+        n_rows, n_columns = tokens.shape
+        if len(self.blocks) == 1:
+            x = self.token_embedding(tokens) + self.column_embedding
+            masked = self.token_embedding(self.mask_tokens) + self.column_embedding
+            x, _ = self.blocks[0](x, masked=masked)
+            return self._logits(x)
+        eye = torch.eye(n_columns, dtype=torch.bool, device=tokens.device)
+        copies = torch.where(eye, self.mask_tokens, tokens[:, None, :])  # (B, L, L)
+        x = self.token_embedding(copies) + self.column_embedding
+        for block in self.blocks:
+            x, _ = block(x.flatten(0, 1))
+            x = x.unflatten(0, (n_rows, n_columns))
+        hidden = torch.diagonal(x, dim1=1, dim2=2).transpose(1, 2)  # (B, L, d)
+        return self._logits(hidden)

@@ -1,0 +1,434 @@
+"""ColumnTokenizer: a table becomes integer tokens, one position per column.
+
+Categorical columns go through sklearn's :class:`~sklearn.preprocessing.OrdinalEncoder`,
+numeric columns through :class:`~sklearn.preprocessing.KBinsDiscretizer` (quantile
+bins). Each column owns three reserved tokens placed just before its categories::
+
+    token = category_offsets_[j] + code
+    code  = -3 (MASK), -2 (MISSING), -1 (UNKNOWN), 0 .. n_categories_[j] - 1
+
+This module never imports torch.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
+
+MASK, MISSING, UNKNOWN = -3, -2, -1
+N_RESERVED = 3
+
+
+def token_layout(n_categories, *, shared_vocabulary):
+    """Token id of category 0 of every column, and the vocabulary size.
+
+    Parameters
+    ----------
+    n_categories : array-like of int, shape (n_columns,)
+        Number of categories (or bins) of each column.
+    shared_vocabulary : bool
+        If True, category ``k`` of every column is the same token (the paper's
+        layout); the reserved tokens are shared too. If False, every column has a
+        block of its own.
+
+    Returns
+    -------
+    category_offsets : ndarray of shape (n_columns,)
+    n_tokens : int
+
+    Examples
+    --------
+    >>> token_layout([2, 3], shared_vocabulary=False)
+    (array([3, 8]), 11)
+    >>> token_layout([2, 3], shared_vocabulary=True)
+    (array([3, 3]), 6)
+    """
+    n_categories = np.asarray(n_categories, dtype=np.int64)
+    if shared_vocabulary:
+        offsets = np.full(len(n_categories), N_RESERVED, dtype=np.int64)
+        return offsets, int(N_RESERVED + n_categories.max(initial=0))
+    blocks = n_categories + N_RESERVED
+    starts = np.concatenate([[0], np.cumsum(blocks)[:-1]]).astype(np.int64)
+    return starts + N_RESERVED, int(blocks.sum())
+
+
+def _column_label(frame, j):
+    """How error messages name column ``j``."""
+    name = frame.columns[j]
+    return f"{name!r}" if isinstance(name, str) else f"{j} ({name!r})"
+
+
+def _default_is_categorical(series, label):
+    """The ``categorical_features="auto"`` rule for one column."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
+        return True
+    if dtype == object:
+        kind = pd.api.types.infer_dtype(series, skipna=True)
+        return kind not in {"integer", "floating", "mixed-integer-float", "decimal"}
+    if pd.api.types.is_string_dtype(dtype):
+        return True
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
+        return False
+    raise TypeError(
+        f"Column {label} has dtype {dtype}; expected category, string, bool or a "
+        "real number. Convert it (for dates, e.g. to the year or a timestamp)."
+    )
+
+
+def _categorical_values(series, label):
+    """Object array of the column with every kind of missing value as ``np.nan``."""
+    values = series.to_numpy(dtype=object, na_value=np.nan)
+    missing = pd.isna(values)
+    present = values[~missing]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        present = series.cat.categories.to_numpy(dtype=object)
+    kinds = {type(v) for v in present}
+    is_str = {k for k in kinds if issubclass(k, str)}
+    is_num = {
+        k
+        for k in kinds
+        if issubclass(k, (numbers.Real, np.bool_)) and not issubclass(k, str)
+    }
+    other = kinds - is_str - is_num
+    if other:
+        bad = next(v for v in present if type(v) in other)
+        raise TypeError(
+            f"Column {label}: argument must be a string or a number, got a value of "
+            f"type {type(bad).__name__} ({bad!r})."
+        )
+    if is_str and is_num:
+        raise TypeError(
+            f"Column {label} mixes strings and numbers "
+            f"({sorted(k.__name__ for k in kinds)}); convert it to one type."
+        )
+    values[missing] = np.nan
+    return values
+
+
+def _numeric_values(series, label):
+    """Float array of the column, missing values as ``np.nan``."""
+    try:
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    except TypeError as exc:
+        raise TypeError(f"Column {label} is treated as numeric: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(
+            f"Column {label} is treated as numeric but holds non-numeric values "
+            f"({exc}); list it in categorical_features."
+        ) from None
+
+
+class ColumnTokenizer(TransformerMixin, BaseEstimator):
+    """Turn a table into integer tokens, one position per column.
+
+    Categorical columns are encoded with :class:`~sklearn.preprocessing.OrdinalEncoder`;
+    numeric columns are cut into ``n_bins`` quantile bins with
+    :class:`~sklearn.preprocessing.KBinsDiscretizer`, or, when they hold at most
+    ``n_bins`` distinct values (small integer codes, flags), get one token per value.
+    Every column also has three reserved tokens: MASK (used by the model), MISSING
+    (NaN, None or ``pd.NA``, at fit or transform time) and UNKNOWN (a category never
+    seen during fit).
+
+    Parameters
+    ----------
+    categorical_features : "auto", array-like of str, int or bool, or None, \
+            default="auto"
+        Which columns are categorical. ``"auto"``: pandas ``category``, ``string``,
+        ``object`` (unless it holds only numbers) and ``bool`` columns are
+        categorical; every other numeric column, integer ones included, is numeric.
+        Otherwise column names, column indices or a boolean mask; the columns not
+        named are numeric. ``None`` means no categorical column.
+    n_bins : int, default=10
+        Number of quantile bins of a numeric column.
+    shared_vocabulary : bool, default=False
+        If True, category (or bin) ``k`` of every column is one token, as in the
+        paper; if False, every column has tokens of its own.
+    handle_unknown : {"unknown_token", "error"}, default="unknown_token"
+        What a category not seen during fit becomes at transform time.
+    min_frequency : int or float, default=None
+        Categories rarer than this share one "infrequent" token (as in
+        :class:`~sklearn.preprocessing.OrdinalEncoder`).
+    max_categories : int, default=None
+        Upper bound on the categories kept per column, the infrequent ones
+        sharing one token.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of columns seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen during fit, when they are all strings.
+    categorical_ : ndarray of bool, shape (n_features_in_,)
+        Which columns were treated as categorical.
+    encoders_ : list of fitted sklearn transformers
+        One :class:`~sklearn.preprocessing.OrdinalEncoder` or
+        :class:`~sklearn.preprocessing.KBinsDiscretizer` per column (``None`` for a
+        numeric column with no value).
+    n_categories_ : ndarray of int, shape (n_features_in_,)
+        Number of categories or bins of each column (reserved tokens excluded).
+    category_offsets_ : ndarray of int, shape (n_features_in_,)
+        Token id of category 0 of each column; the MASK, MISSING and UNKNOWN
+        tokens of column ``j`` are ``category_offsets_[j] - 3, -2, -1``.
+    n_tokens_ : int
+        Size of the vocabulary.
+
+    See Also
+    --------
+    MoECBOWClassifier : Uses this transformer to read its input table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from moe_tabular import ColumnTokenizer
+    >>> X = pd.DataFrame({"city": ["Oslo", "Rome", None], "temp": [3.5, 21.0, 14.2]})
+    >>> tokenizer = ColumnTokenizer(n_bins=2).fit(X)
+    >>> tokenizer.transform(X)
+    array([[3, 8],
+           [4, 9],
+           [1, 9]])
+    >>> tokenizer.transform(pd.DataFrame({"city": ["Paris"], "temp": [None]}))
+    array([[2, 6]])
+    """
+
+    _parameter_constraints: dict = {
+        "categorical_features": [StrOptions({"auto"}), "array-like", None],
+        "n_bins": [Interval(numbers.Integral, 2, None, closed="left")],
+        "shared_vocabulary": ["boolean"],
+        "handle_unknown": [StrOptions({"unknown_token", "error"})],
+        "min_frequency": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            Interval(numbers.Real, 0, 1, closed="neither"),
+            None,
+        ],
+        "max_categories": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        categorical_features="auto",
+        n_bins=10,
+        shared_vocabulary=False,
+        handle_unknown="unknown_token",
+        min_frequency=None,
+        max_categories=None,
+    ):
+        self.categorical_features = categorical_features
+        self.n_bins = n_bins
+        self.shared_vocabulary = shared_vocabulary
+        self.handle_unknown = handle_unknown
+        self.min_frequency = min_frequency
+        self.max_categories = max_categories
+
+    def _frame(self, X, *, reset):
+        """Validate ``X`` with sklearn, then return it as a frame with its dtypes."""
+        validate_data(
+            self, X, dtype=None, ensure_all_finite="allow-nan", reset=reset
+        )
+        if isinstance(X, pd.DataFrame):
+            return X
+        array = np.asarray(X)
+        return pd.DataFrame(array if array.ndim == 2 else array.reshape(len(array), -1))
+
+    def _resolve_categorical(self, frame):
+        n_columns = frame.shape[1]
+        spec = self.categorical_features
+        if isinstance(spec, str):  # "auto"
+            return np.array(
+                [
+                    _default_is_categorical(frame.iloc[:, j], _column_label(frame, j))
+                    for j in range(n_columns)
+                ],
+                dtype=bool,
+            )
+        mask = np.zeros(n_columns, dtype=bool)
+        if spec is None or len(spec) == 0:
+            return mask
+        spec = np.asarray(spec)
+        if spec.dtype.kind == "b":
+            if len(spec) != n_columns:
+                raise ValueError(
+                    f"categorical_features is a boolean mask of length {len(spec)}, "
+                    f"but X has {n_columns} columns."
+                )
+            return spec.copy()
+        if spec.dtype.kind in "iu":
+            bad = spec[(spec < -n_columns) | (spec >= n_columns)]
+            if len(bad):
+                raise ValueError(
+                    f"categorical_features holds indices {bad.tolist()} out of range "
+                    f"for X with {n_columns} columns."
+                )
+            mask[spec] = True
+            return mask
+        if spec.dtype.kind in "OU":
+            names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                raise ValueError(
+                    "categorical_features names columns, but X has no string column "
+                    "names; pass a DataFrame or use indices."
+                )
+            missing = [name for name in spec if name not in set(names)]
+            if missing:
+                raise ValueError(
+                    f"categorical_features names columns {missing} that are not in X "
+                    f"(columns: {list(names)})."
+                )
+            return np.isin(names, spec)
+        raise ValueError(
+            "categorical_features must be 'auto', None, or an array of column names, "
+            f"indices or booleans; got {self.categorical_features!r}."
+        )
+
+    def _fit_column(self, series, is_categorical, label):
+        if is_categorical:
+            values = _categorical_values(series, label).reshape(-1, 1)
+            encoder = OrdinalEncoder(
+                handle_unknown="use_encoded_value",
+                unknown_value=UNKNOWN,
+                encoded_missing_value=MISSING,
+                min_frequency=self.min_frequency,
+                max_categories=self.max_categories,
+            ).fit(values)
+            codes = encoder.transform(values)
+            return encoder, int(codes.max(initial=-1)) + 1
+        values = _numeric_values(series, label)
+        finite = values[~np.isnan(values)].reshape(-1, 1)
+        if len(finite) == 0:
+            return None, 0
+        if len(np.unique(finite)) <= self.n_bins:
+            encoder = OrdinalEncoder(
+                handle_unknown="use_encoded_value", unknown_value=UNKNOWN
+            ).fit(finite)
+            return encoder, len(encoder.categories_[0])
+        with warnings.catch_warnings():  # tiny bins are merged; n_categories_ says so
+            warnings.filterwarnings("ignore", message="Bins whose width")
+            encoder = KBinsDiscretizer(
+                n_bins=self.n_bins,
+                encode="ordinal",
+                strategy="quantile",
+                quantile_method="averaged_inverted_cdf",
+                subsample=None,
+            ).fit(finite)
+        return encoder, int(encoder.n_bins_[0])
+
+    def _encode_column(self, series, j, label):
+        """Codes of one column: category index, or MISSING/UNKNOWN."""
+        encoder = self.encoders_[j]
+        if self.categorical_[j]:
+            values = _categorical_values(series, label)
+        else:
+            values = _numeric_values(series, label)
+        missing = pd.isna(values)
+        codes = np.full(len(values), MISSING, dtype=np.int64)
+        if encoder is not None and not missing.all():
+            present = values[~missing].reshape(-1, 1)
+            codes[~missing] = encoder.transform(present).ravel()
+        if self.handle_unknown == "error" and (codes == UNKNOWN).any():
+            unseen = pd.unique(values[codes == UNKNOWN])[:5].tolist()
+            raise ValueError(
+                f"Column {label} has categories not seen during fit: {unseen}. "
+                "Use handle_unknown='unknown_token' to map them to the UNKNOWN token."
+            )
+        return codes
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the categories and bin edges of every column.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The table. DataFrame dtypes decide which columns are categorical
+            under ``categorical_features="auto"``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ColumnTokenizer
+            The fitted tokenizer.
+        """
+        frame = self._frame(X, reset=True)
+        self.categorical_ = self._resolve_categorical(frame)
+        encoders, n_categories = [], []
+        for j in range(frame.shape[1]):
+            encoder, n_cats = self._fit_column(
+                frame.iloc[:, j], self.categorical_[j], _column_label(frame, j)
+            )
+            encoders.append(encoder)
+            n_categories.append(n_cats)
+        self.encoders_ = encoders
+        self.n_categories_ = np.asarray(n_categories, dtype=np.int64)
+        self.category_offsets_, self.n_tokens_ = token_layout(
+            self.n_categories_, shared_vocabulary=self.shared_vocabulary
+        )
+        return self
+
+    def encode(self, X):
+        """Per-column codes: the category index, or -3/-2/-1 for MASK/MISSING/UNKNOWN.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+            The table.
+
+        Returns
+        -------
+        codes : ndarray of int64, shape (n_samples, n_features_in_)
+        """
+        check_is_fitted(self)
+        frame = self._frame(X, reset=False)
+        codes = np.empty(frame.shape, dtype=np.int64)
+        for j in range(frame.shape[1]):
+            codes[:, j] = self._encode_column(
+                frame.iloc[:, j], j, _column_label(frame, j)
+            )
+        return codes
+
+    def transform(self, X):
+        """Map every cell to its token id.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+            The table.
+
+        Returns
+        -------
+        tokens : ndarray of int64, shape (n_samples, n_features_in_)
+            Token ids in ``[0, n_tokens_)``.
+        """
+        return self.encode(X) + self.category_offsets_
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the token columns: the input column names.
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Input column names; defaults to ``feature_names_in_`` or ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        check_is_fitted(self)
+        return _check_feature_names_in(self, input_features)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
