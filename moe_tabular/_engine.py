@@ -6,27 +6,45 @@ so each epoch masks every column of every row exactly once (the paper's objectiv
 without materialising ``n_rows x n_columns`` masked copies.
 """
 
+import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, PassthroughScoring, ProgressBar
 from skorch.dataset import ValidSplit
 from skorch.utils import to_tensor
 from torch.nn import functional as F
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+from torch.utils.data import Subset
 
 from ._module import MaskedColumnAttention
 
 IGNORE = -100
 
 
-def batch_loader(dataset, *, batch_size, shuffle=False):
-    """Iterate over ``dataset`` one whole batch per indexing call (no per-row work)."""
-    sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
-    return DataLoader(
-        dataset,
-        batch_size=None,
-        sampler=BatchSampler(sampler, batch_size=batch_size, drop_last=False),
-    )
+class BatchIterator:
+    """Whole batches of a skorch dataset, sliced from its tensors (no per-row work).
+
+    skorch calls it as ``iterator_train``/``iterator_valid`` with the dataset (or a
+    ``Subset`` of it after the validation split).
+    """
+
+    def __init__(self, dataset, *, batch_size, shuffle=False):
+        indices = torch.arange(len(dataset))
+        while isinstance(dataset, Subset):
+            indices = torch.as_tensor(np.asarray(dataset.indices))[indices]
+            dataset = dataset.dataset
+        self.X, self.y = dataset.X, dataset.y
+        self.indices, self.batch_size, self.shuffle = indices, batch_size, shuffle
+
+    def __len__(self):
+        return -(-len(self.indices) // self.batch_size)
+
+    def __iter__(self):
+        order = self.indices
+        if self.shuffle:
+            order = order[torch.randperm(len(order))]
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            yield self.X[rows], self.y[rows]
 
 
 def column_targets(module, tokens):
@@ -119,9 +137,9 @@ def make_net(
         lr=learning_rate,
         max_epochs=max_epochs,
         batch_size=batch_size,
-        iterator_train=batch_loader,
+        iterator_train=BatchIterator,
         iterator_train__shuffle=True,
-        iterator_valid=batch_loader,
+        iterator_valid=BatchIterator,
         train_split=train_split,
         callbacks=callbacks,
         target_weight=target_weight,

@@ -357,6 +357,8 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
     """
 
     def _fit_target(self, y):
+        if pd.isna(y).any():
+            raise ValueError("Input y contains NaN or None; drop those rows first.")
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:

@@ -87,7 +87,7 @@ def _default_is_categorical(series, label):
 
 def _categorical_values(series, label):
     """Object array of the column with every kind of missing value as ``np.nan``."""
-    values = series.to_numpy(dtype=object, na_value=np.nan)
+    values = series.to_numpy(dtype=object, na_value=np.nan, copy=True)
     missing = pd.isna(values)
     present = values[~missing]
     if isinstance(series.dtype, pd.CategoricalDtype):

@@ -1,0 +1,234 @@
+"""Behaviour shared by both estimators: input handling, errors, determinism."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
+
+from moe_tabular import MoECBOWClassifier, MoECBOWRegressor
+
+from .conftest import FAST, make_frame
+
+ESTIMATORS = [MoECBOWClassifier, MoECBOWRegressor]
+
+
+def target_for(Estimator, target):
+    if Estimator is MoECBOWRegressor:
+        return np.where(target == "warm", 30.0, 10.0)
+    return target
+
+
+@pytest.fixture(scope="module", params=ESTIMATORS, ids=lambda e: e.__name__)
+def fitted(request, frame_and_target):
+    frame, target = frame_and_target
+    Estimator = request.param
+    y = target_for(Estimator, target)
+    return Estimator(**FAST).fit(frame, y), frame, y
+
+
+def test_fitted_attributes(fitted):
+    model, frame, _ = fitted
+    assert model.n_features_in_ == frame.shape[1]
+    assert model.feature_names_in_.tolist() == list(frame.columns)
+    assert model.tokenizer_.n_features_in_ == frame.shape[1]
+    assert {"epoch", "train_loss", "dur"} <= set(model.history_.columns)
+    assert len(model.history_) == FAST["max_epochs"]
+    assert not model.module_.training
+
+
+def test_unseen_categories_and_new_missing_values_predict(fitted):
+    model, frame, _ = fitted
+    odd = frame.head(4).copy()
+    odd["city"] = pd.Series(["paris", None, pd.NA, "oslo"], dtype="string").values
+    odd["shade"] = pd.Categorical(["neon", None, "dark", "pale"])
+    odd.loc[odd.index[0], "x"] = np.nan
+    odd["count"] = pd.array([None, 1, 2, 7], dtype="Int64")
+    pred = model.predict(odd)
+    assert pred.shape == (4,)
+    if hasattr(model, "predict_proba"):
+        proba = model.predict_proba(odd)
+        assert np.isfinite(proba).all()
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    else:
+        assert np.isfinite(pred).all()
+
+
+def test_predictions_do_not_depend_on_batch_or_neighbours(fitted):
+    model, frame, _ = fitted
+    # equal up to float32 rounding, which BLAS kernels vary with the batch shape
+    whole = model.predict(frame)
+    one_by_one = np.concatenate([model.predict(frame.iloc[[i]]) for i in range(10)])
+    reversed_rows = model.predict(frame.iloc[::-1])[::-1]
+    if isinstance(model, MoECBOWRegressor):
+        np.testing.assert_allclose(whole[:10], one_by_one, rtol=1e-6)
+        np.testing.assert_allclose(whole, reversed_rows, rtol=1e-6)
+    else:
+        np.testing.assert_array_equal(whole[:10], one_by_one)
+        np.testing.assert_array_equal(whole, reversed_rows)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_same_random_state_same_model_also_after_clone(Estimator, frame_and_target):
+    frame, target = frame_and_target
+    y = target_for(Estimator, target)
+    params = {**FAST, "max_epochs": 5}
+    first = Estimator(**params).fit(frame, y)
+    again = clone(first).fit(frame, y)
+    refit = first.fit(frame, y)  # a refit starts from fresh weights
+    expected = again.predict(frame)
+    np.testing.assert_array_equal(refit.predict(frame), expected)
+    for a, b in zip(again.module_.parameters(), refit.module_.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_fit_leaves_callers_random_state_alone(Estimator, frame_and_target):
+    import torch
+
+    frame, target = frame_and_target
+    torch.manual_seed(123)
+    np.random.seed(123)
+    expected_torch, expected_numpy = torch.rand(1), np.random.rand()
+    torch.manual_seed(123)
+    np.random.seed(123)
+    Estimator(**{**FAST, "max_epochs": 2}).fit(frame, target_for(Estimator, target))
+    assert torch.rand(1) == expected_torch and np.random.rand() == expected_numpy
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64])
+def test_numeric_dtypes(Estimator, dtype):
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(60, 3)) * 5).astype(dtype)
+    y = (X[:, 0] > 0).astype(int)
+    model = Estimator(**{**FAST, "max_epochs": 3}).fit(X, y)
+    assert model.predict(X.astype(np.float64)).shape == (60,)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_numpy_object_array_input(Estimator):
+    X = np.array([["a", 1.0], ["b", 2.0], ["a", None], ["b", 4.0]] * 5, dtype=object)
+    y = np.array([0, 1, 0, 1] * 5)
+    model = Estimator(**{**FAST, "max_epochs": 3}).fit(X, y)
+    assert model.predict(X).shape == (20,)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_bad_input_raises_clear_value_errors(Estimator, frame_and_target):
+    frame, target = frame_and_target
+    y = target_for(Estimator, target)
+    model = Estimator(**{**FAST, "max_epochs": 2})
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        model.fit(frame, y[:-1])
+    with pytest.raises(ValueError, match="0 sample"):
+        model.fit(frame.iloc[:0], y[:0])
+    with pytest.raises(ValueError, match="n_samples = 1"):
+        model.fit(frame.iloc[:1], y[:1])
+
+
+def test_predict_time_column_errors_name_the_column(fitted):
+    model, frame, _ = fitted
+    with pytest.raises(ValueError, match="city"):
+        model.predict(frame.drop(columns="city"))
+    with pytest.raises(ValueError, match="6 features"):
+        model.predict(frame.to_numpy()[:, :4])
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"n_heads": 0}, "n_heads"),
+        ({"dropout": 1.5}, "dropout"),
+        ({"device": "tpu"}, "device"),
+        ({"learning_rate": -1.0}, "learning_rate"),
+        ({"categorical_features": "some"}, "categorical_features"),
+        ({"handle_unknown": "ignore"}, "handle_unknown"),
+    ],
+)
+def test_invalid_hyperparameters_are_named(Estimator, params, name):
+    X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
+    with pytest.raises(InvalidParameterError, match=name):
+        Estimator(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_heads_must_divide_embedding(Estimator):
+    with pytest.raises(ValueError, match="n_heads=3 must divide d_embedding=20"):
+        Estimator(n_heads=3).fit(np.zeros((4, 2)), np.array([0, 1, 0, 1]))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_cuda_request_without_cuda_is_a_clear_error(Estimator):
+    import torch
+
+    if torch.cuda.is_available():  # pragma: no cover - CI has no GPU
+        pytest.skip("a GPU is present; covered by the GPU run")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        Estimator(device="cuda").fit(np.zeros((4, 2)), np.array([0, 1, 0, 1]))
+
+
+def test_failed_calls_leave_a_fitted_model_unchanged(fitted):
+    model, frame, y = fitted
+    before = model.predict(frame)
+    state = {k: v for k, v in vars(model).items()}
+    for bad in [frame.drop(columns="x"), frame.iloc[:0], frame.to_numpy()[:, :2]]:
+        with pytest.raises(ValueError):
+            model.predict(bad)
+    with pytest.raises(ValueError):
+        model.fit(frame.iloc[:1], y[:1])  # a failed refit
+    assert vars(model).keys() == state.keys()
+    assert all(vars(model)[k] is v for k, v in state.items())
+    np.testing.assert_array_equal(model.predict(frame), before)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_verbose_zero_prints_nothing_and_verbose_one_reports_epochs(
+    Estimator, frame_and_target, capsys
+):
+    frame, target = frame_and_target
+    y = target_for(Estimator, target)
+    Estimator(**{**FAST, "max_epochs": 2}).fit(frame, y)
+    assert capsys.readouterr().out == ""
+    Estimator(**{**FAST, "max_epochs": 2, "verbose": 1}).fit(frame, y)
+    assert "train_loss" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_early_stopping_stops_when_target_loss_stalls(Estimator, frame_and_target):
+    frame, target = frame_and_target
+    y = target_for(Estimator, target)
+    model = Estimator(
+        **{**FAST, "max_epochs": 300, "learning_rate": 0.05},
+        early_stopping=True,
+        n_iter_no_change=3,
+    ).fit(frame, y)
+    history = model.history_
+    assert len(history) < 300
+    best = history["valid_target_loss"].idxmin()
+    assert len(history) - 1 - best == 3  # stopped after 3 epochs without progress
+
+
+def test_early_stopping_restores_the_best_epochs_weights(frame_and_target):
+    import torch
+
+    frame, target = frame_and_target
+    model = MoECBOWClassifier(
+        **{**FAST, "max_epochs": 300, "learning_rate": 0.05},
+        early_stopping=True,
+        n_iter_no_change=3,
+    ).fit(frame, target)
+    # rebuild the validation rows (the split is seeded) and score the final weights
+    codes = np.searchsorted(model.classes_, target)
+    offset = int(model.module_.category_offsets[-1])
+    tokens = np.column_stack([model.tokenizer_.transform(frame), offset + codes])
+    _, valid = model.net_.get_split_datasets(torch.as_tensor(tokens), torch.as_tensor(codes))
+    rows = torch.as_tensor(np.asarray(valid.indices))
+    with torch.no_grad():
+        logits = model.module_.leave_one_out_logits(torch.as_tensor(tokens)[rows])
+    loss = torch.nn.functional.cross_entropy(
+        logits[:, -1], torch.as_tensor(offset + codes)[rows]
+    ).item()
+    assert loss == pytest.approx(model.history_["valid_target_loss"].min(), rel=1e-4)
+    assert loss < model.history_["valid_target_loss"].iloc[-1]

@@ -1,0 +1,85 @@
+"""MaskedColumnAttention: the shared leave-one-out pass, gates, output head."""
+
+import pytest
+import torch
+
+from moe_tabular._module import MaskedColumnAttention
+
+LAYOUT = {"n_tokens": 40, "category_offsets": [3, 10, 20, 30], "n_categories": [4, 7, 5, 6]}
+
+
+def random_tokens(n_rows=64):
+    columns = [
+        torch.randint(offset, offset + count, (n_rows,))
+        for offset, count in zip(LAYOUT["category_offsets"], LAYOUT["n_categories"])
+    ]
+    return torch.stack(columns, dim=1)
+
+
+def explicit_leave_one_out(model, tokens):
+    """The paper's way: one masked copy per column, a full forward each."""
+    n_columns = tokens.shape[1]
+    return torch.stack(
+        [
+            model(torch.where(torch.arange(n_columns) == i, model.mask_tokens, tokens))[
+                :, i
+            ]
+            for i in range(n_columns)
+        ],
+        dim=1,
+    )
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_leave_one_out_equals_masking_each_column(n_layers, norm_first):
+    torch.manual_seed(0)
+    model = MaskedColumnAttention(
+        **LAYOUT, d_embedding=12, n_heads=3, n_layers=n_layers, norm_first=norm_first
+    ).eval()
+    tokens = random_tokens()
+    fast, slow = model.leave_one_out_logits(tokens), explicit_leave_one_out(model, tokens)
+    finite = torch.isfinite(slow)
+    assert torch.equal(torch.isfinite(fast), finite)
+    torch.testing.assert_close(fast[finite], slow[finite], atol=1e-5, rtol=1e-5)
+
+
+def test_gates_are_mixture_weights():
+    model = MaskedColumnAttention(**LAYOUT, d_embedding=10, n_heads=5, n_layers=2)
+    _, gates = model(random_tokens(), return_gates=True)
+    assert len(gates) == 2
+    for layer in gates:
+        assert layer.shape == (64, 5, 4, 4)
+        assert (layer >= 0).all()
+        torch.testing.assert_close(layer.sum(-1), torch.ones(64, 5, 4))
+
+
+def test_each_column_scores_only_its_own_categories():
+    model = MaskedColumnAttention(**LAYOUT, d_embedding=10, n_heads=2)
+    logits = model(random_tokens(8))
+    for i, (offset, count) in enumerate(
+        zip(LAYOUT["category_offsets"], LAYOUT["n_categories"])
+    ):
+        finite = torch.isfinite(logits[:, i]).nonzero()[:, 1].unique()
+        assert finite.tolist() == list(range(offset, offset + count))
+
+
+def test_columns_argument_scores_selected_positions_only():
+    model = MaskedColumnAttention(**LAYOUT, d_embedding=10, n_heads=2).eval()
+    tokens = random_tokens(8)
+    torch.testing.assert_close(model(tokens, columns=[3])[:, 0], model(tokens)[:, 3])
+
+
+def test_keras_initialisation():
+    model = MaskedColumnAttention(**LAYOUT, d_embedding=10, n_heads=2)
+    assert model.token_embedding.weight.abs().max() <= 0.05
+    assert all(
+        (m.bias == 0).all() for m in model.modules() if isinstance(m, torch.nn.Linear)
+    )
+
+
+def test_bad_arguments_show_their_values():
+    with pytest.raises(ValueError, match="n_heads=3 must divide d_embedding=10"):
+        MaskedColumnAttention(**LAYOUT, d_embedding=10, n_heads=3)
+    with pytest.raises(ValueError, match="n_tokens=5"):
+        MaskedColumnAttention(**{**LAYOUT, "n_tokens": 5})

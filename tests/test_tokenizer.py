@@ -1,0 +1,140 @@
+"""ColumnTokenizer: dtypes, reserved tokens, vocabularies, errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from moe_tabular import ColumnTokenizer
+from moe_tabular._tokenizer import MASK, MISSING, UNKNOWN
+
+from .conftest import make_frame
+
+
+def test_auto_rule_reads_dtypes():
+    frame, _ = make_frame()
+    tokenizer = ColumnTokenizer().fit(frame)
+    # string, category, bool -> categorical; nullable Int64, float, float32 -> numeric
+    assert tokenizer.categorical_.tolist() == [True, True, True, False, False, False]
+    assert tokenizer.n_categories_.tolist() == [3, 2, 2, 4, 10, 10]
+
+
+def test_integer_columns_are_numeric_with_one_token_per_value_when_few():
+    X = pd.DataFrame({"small": [1, 5, 9] * 10, "wide": np.arange(30)})
+    tokenizer = ColumnTokenizer(n_bins=5).fit(X)
+    assert not tokenizer.categorical_.any()
+    assert tokenizer.n_categories_.tolist() == [3, 5]
+    codes = tokenizer.encode(pd.DataFrame({"small": [5, 7], "wide": [-100, 1000]}))
+    # an unseen small integer is UNKNOWN; a wide column bins out-of-range values
+    assert codes.tolist() == [[1, 0], [UNKNOWN, 4]]
+
+
+def test_quantile_bins_hold_equal_shares():
+    X = np.random.default_rng(0).normal(size=(1000, 1))
+    codes = ColumnTokenizer(n_bins=4).fit(X).encode(X)[:, 0]
+    assert np.bincount(codes).tolist() == [250, 250, 250, 250]
+
+
+@pytest.mark.parametrize("missing", [None, np.nan, pd.NA])
+def test_missing_values_map_to_missing_token(missing):
+    X = pd.DataFrame({"c": pd.Series(["a", "b", missing, "a"], dtype=object)})
+    tokenizer = ColumnTokenizer().fit(X)
+    tokens = tokenizer.transform(X)[:, 0]
+    assert tokens[2] == tokenizer.category_offsets_[0] + MISSING
+    later = tokenizer.encode(pd.DataFrame({"c": ["a", missing]}))
+    assert later[:, 0].tolist() == [0, MISSING]
+
+
+def test_nan_first_seen_at_transform_in_numeric_column():
+    X = pd.DataFrame({"x": np.arange(20.0)})
+    tokenizer = ColumnTokenizer(n_bins=4).fit(X)
+    assert tokenizer.encode(pd.DataFrame({"x": [np.nan, 3.0]}))[:, 0].tolist() == [
+        MISSING,
+        0,
+    ]
+
+
+def test_unseen_category_maps_to_unknown_token():
+    X = pd.DataFrame({"c": ["a", "b"] * 5})
+    tokenizer = ColumnTokenizer().fit(X)
+    assert tokenizer.encode(pd.DataFrame({"c": ["zzz"]}))[0, 0] == UNKNOWN
+
+
+def test_handle_unknown_error_names_the_column():
+    X = pd.DataFrame({"city": ["a", "b"] * 5})
+    tokenizer = ColumnTokenizer(handle_unknown="error").fit(X)
+    with pytest.raises(ValueError, match="'city'.*'zzz'"):
+        tokenizer.transform(pd.DataFrame({"city": ["zzz"]}))
+
+
+def test_per_column_vocabularies_do_not_overlap():
+    frame, _ = make_frame()
+    tokenizer = ColumnTokenizer().fit(frame)
+    tokens = tokenizer.transform(frame)
+    starts = tokenizer.category_offsets_ + MASK
+    ends = tokenizer.category_offsets_ + tokenizer.n_categories_
+    for j in range(tokens.shape[1]):
+        assert tokens[:, j].min() >= starts[j] and tokens[:, j].max() < ends[j]
+    assert (starts[1:] >= ends[:-1]).all()
+    assert tokenizer.n_tokens_ == ends[-1]
+
+
+def test_shared_vocabulary_ties_category_k_across_columns():
+    X = pd.DataFrame({"a": [0, 1, 2] * 4, "b": [2, 1, 0] * 4})
+    tokenizer = ColumnTokenizer(shared_vocabulary=True).fit(X)
+    tokens = tokenizer.transform(X)
+    assert tokenizer.n_tokens_ == 3 + 3
+    assert tokens[0].tolist() == [3, 5] and tokens[2].tolist() == [5, 3]
+
+
+@pytest.mark.parametrize(
+    "spec", [["city"], [0], [True, False], np.array([True, False])]
+)
+def test_categorical_features_by_name_index_or_mask(spec):
+    X = pd.DataFrame({"city": [1, 2, 3] * 10, "x": np.arange(30.0)})
+    tokenizer = ColumnTokenizer(categorical_features=spec, n_bins=2).fit(X)
+    assert tokenizer.categorical_.tolist() == [True, False]
+
+
+def test_categorical_features_errors_name_the_problem():
+    X = pd.DataFrame({"city": ["a", "b"], "x": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="'town'"):
+        ColumnTokenizer(categorical_features=["town"]).fit(X)
+    with pytest.raises(ValueError, match="out of range"):
+        ColumnTokenizer(categorical_features=[5]).fit(X)
+    with pytest.raises(ValueError, match="length 3"):
+        ColumnTokenizer(categorical_features=[True, False, True]).fit(X)
+    with pytest.raises(ValueError, match="'city' is treated as numeric"):
+        ColumnTokenizer(categorical_features=None).fit(X)
+
+
+def test_numpy_object_array_with_strings_and_numbers():
+    X = np.array([["a", 1.5], ["b", 2.5], ["a", None]], dtype=object)
+    tokenizer = ColumnTokenizer().fit(X)
+    assert tokenizer.categorical_.tolist() == [True, False]
+    assert tokenizer.encode(X)[2, 1] == MISSING
+
+
+def test_bad_cells_raise_type_errors_naming_the_column():
+    with pytest.raises(TypeError, match="'c'.*dict"):
+        ColumnTokenizer().fit(pd.DataFrame({"c": ["a", {"k": 1}]}))
+    with pytest.raises(TypeError, match="'c' mixes strings and numbers"):
+        ColumnTokenizer().fit(pd.DataFrame({"c": ["a", 1]}, dtype=object))
+    with pytest.raises(TypeError, match="'when' has dtype datetime64"):
+        ColumnTokenizer().fit(pd.DataFrame({"when": pd.date_range("2020", periods=3)}))
+
+
+def test_set_output_pandas_and_feature_names():
+    frame, _ = make_frame(n_rows=30)
+    tokenizer = ColumnTokenizer().set_output(transform="pandas").fit(frame)
+    out = tokenizer.transform(frame)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == list(frame.columns)
+    assert tokenizer.get_feature_names_out().tolist() == list(frame.columns)
+
+
+def test_infrequent_categories_share_a_token():
+    X = pd.DataFrame({"c": ["a"] * 10 + ["b"] * 10 + ["rare1", "rare2"]})
+    tokenizer = ColumnTokenizer(min_frequency=3).fit(X)
+    assert tokenizer.n_categories_.tolist() == [3]
+    codes = tokenizer.encode(X)[:, 0]
+    assert codes[-1] == codes[-2] == 2
