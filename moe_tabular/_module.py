@@ -134,23 +134,24 @@ class AttentionBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.norm_first = norm_first
 
-    def forward(self, x, masked=None):
-        """Apply the block; with ``masked``, use the leave-one-out attention."""
-        if self.norm_first:
-            x_in = self.norm1(x)
-            if masked is None:
-                mixed, gates = self.experts(x_in, x_in)
-            else:
-                mixed, gates = self.experts.leave_one_out(self.norm1(masked), x_in)
-                x = masked.expand_as(x)
-            x = x + self.dropout(mixed)
-            return x + self.dropout(self.ffn(self.norm2(x))), gates
-        if masked is None:
-            mixed, gates = self.experts(x, x)
+    def forward(self, x, queries=None, masked=None):
+        """Apply the block to the context ``x`` (batch, L, d).
+
+        ``queries`` (batch, Q, d): compute only those positions (default: all of
+        ``x``). ``masked`` (L, d): leave-one-out attention, position ``i`` of the
+        output being position ``i`` of the copy in which it alone is masked.
+        """
+        norm = self.norm1 if self.norm_first else nn.Identity()
+        if masked is not None:
+            mixed, gates = self.experts.leave_one_out(norm(masked), norm(x))
+            residual = masked.expand_as(x)
         else:
-            mixed, gates = self.experts.leave_one_out(masked, x)
-            x = masked.expand_as(x)
-        x = self.norm1(x + self.dropout(mixed))
+            residual = x if queries is None else queries
+            mixed, gates = self.experts(norm(residual), norm(x))
+        x = residual + self.dropout(mixed)
+        if self.norm_first:
+            return x + self.dropout(self.ffn(self.norm2(x))), gates
+        x = self.norm1(x)
         return self.norm2(x + self.dropout(self.ffn(x))), gates
 
 
@@ -261,17 +262,19 @@ class MaskedColumnAttention(nn.Module):
         -------
         logits : Tensor of shape (batch, len(columns) or L, n_tokens)
             ``-inf`` outside each column's own categories.
-        gates : list of Tensor of shape (batch, n_heads, L, L), one per layer
-            Only when ``return_gates`` is True.
+        gates : list of Tensor, one per layer
+            Shape (batch, n_heads, L, L); the last layer's has only the asked
+            ``columns`` as rows. Only when ``return_gates`` is True.
         """
         x = self.token_embedding(tokens) + self.column_embedding
-        all_gates = []
-        for block in self.blocks:
-            x, gates = block(x)
-            all_gates.append(gates)
         if columns is not None:
             columns = torch.as_tensor(columns, dtype=torch.long, device=x.device)
-            x = x[:, columns]
+        all_gates = []
+        for depth, block in enumerate(self.blocks):
+            last = depth == len(self.blocks) - 1
+            queries = x[:, columns] if last and columns is not None else None
+            x, gates = block(x, queries=queries)  # the last block: asked positions only
+            all_gates.append(gates)
         logits = self._logits(x, columns)
         return (logits, all_gates) if return_gates else logits
 
