@@ -9,7 +9,7 @@ without materialising ``n_rows x n_columns`` masked copies.
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, PassthroughScoring, ProgressBar
+from skorch.callbacks import EarlyStopping, LRScheduler, PassthroughScoring, ProgressBar
 from skorch.dataset import ValidSplit
 from skorch.utils import to_tensor
 from torch.nn import functional as F
@@ -74,7 +74,9 @@ class MaskedColumnNet(NeuralNet):
         tokens = to_tensor(tokens, device=self.device)
         targets = column_targets(self.module_, tokens)
         losses = F.cross_entropy(
-            logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE,
+            logits.flatten(0, 1),
+            targets.flatten(),
+            ignore_index=IGNORE,
             reduction="none",
         ).view_as(targets)
         return losses, (targets != IGNORE).to(losses.dtype)
@@ -101,6 +103,8 @@ def make_net(
     max_epochs,
     batch_size,
     learning_rate,
+    learning_rate_schedule,
+    n_train_rows,
     early_stopping,
     validation_fraction,
     n_iter_no_change,
@@ -128,6 +132,15 @@ def make_net(
                 sink=print if verbose else (lambda *_: None),
             ),
         ]
+    if learning_rate_schedule == "onecycle":
+        callbacks.append(
+            LRScheduler(
+                torch.optim.lr_scheduler.OneCycleLR,
+                max_lr=learning_rate,
+                total_steps=max_epochs * -(-n_train_rows // batch_size),
+                step_every="batch",
+            )
+        )
     if verbose > 0:
         callbacks.append(ProgressBar())
     return MaskedColumnNet(

@@ -19,12 +19,16 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._engine import make_net
+from ._lens import MoELensMixin
+from ._persistence import load_model, save_model
 from ._tokenizer import MASK, ColumnTokenizer, token_layout
+from ._validation import check_frame_columns
 
 _PREDICT_CELLS = 2**22  # rows per predict chunk x (columns x heads x columns)
+_EARLY_STOPPING_ROWS = 10_000  # early_stopping="auto" turns it on above this
 
 
-class _BaseMoECBOW(BaseEstimator):
+class _BaseMoECBOW(MoELensMixin, BaseEstimator):
     """Shared machinery of the two estimators; not for direct use."""
 
     _parameter_constraints: dict = {
@@ -36,13 +40,14 @@ class _BaseMoECBOW(BaseEstimator):
         "norm_first": ["boolean"],
         "n_bins": [Interval(numbers.Integral, 2, None, closed="left")],
         "categorical_features": [StrOptions({"auto"}), "array-like", None],
-        "shared_vocabulary": ["boolean"],
+        "shared_vocabulary": ["boolean", StrOptions({"auto"})],
         "handle_unknown": [StrOptions({"unknown_token", "error"})],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions({"constant", "onecycle"})],
         "target_weight": [Interval(numbers.Real, 0, None, closed="neither")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
@@ -54,21 +59,22 @@ class _BaseMoECBOW(BaseEstimator):
     def __init__(
         self,
         *,
-        d_embedding=20,
-        n_heads=5,
+        d_embedding=32,
+        n_heads=4,
         n_layers=1,
-        d_ffn=5,
+        d_ffn=32,
         dropout=0.1,
         norm_first=False,
         n_bins=10,
         categorical_features="auto",
-        shared_vocabulary=False,
+        shared_vocabulary="auto",
         handle_unknown="unknown_token",
         max_epochs=200,
-        batch_size=128,
-        learning_rate=1e-3,
+        batch_size=512,
+        learning_rate=1e-2,
+        learning_rate_schedule="onecycle",
         target_weight=1.0,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -89,6 +95,7 @@ class _BaseMoECBOW(BaseEstimator):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.target_weight = target_weight
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -100,7 +107,11 @@ class _BaseMoECBOW(BaseEstimator):
 
     # -- hooks of the subclasses -------------------------------------------------
     def _fit_target(self, y):
-        """Validated ``y`` -> (codes, n_target_categories, fitted attributes)."""
+        """Validated ``y`` -> (codes, n_categories, ordered?, fitted attributes).
+
+        An ordered target (numeric classes, regression bins) joins the shared
+        vocabulary under ``shared_vocabulary="auto"``.
+        """
         raise NotImplementedError
 
     # -- fitting -----------------------------------------------------------------
@@ -116,6 +127,36 @@ class _BaseMoECBOW(BaseEstimator):
             raise ValueError(
                 f"n_heads={self.n_heads} must divide d_embedding={self.d_embedding}."
             )
+
+    def _make_net(
+        self, layout, *, n_train_rows, early_stopping, stratify, device, seed
+    ):
+        """The skorch net for a token ``layout`` (n_tokens, offsets, n_categories)."""
+        return make_net(
+            module_params={
+                **layout,
+                "d_embedding": self.d_embedding,
+                "n_heads": self.n_heads,
+                "n_layers": self.n_layers,
+                "d_ffn": self.d_ffn,
+                "dropout": self.dropout,
+                "norm_first": self.norm_first,
+            },
+            target_weight=self.target_weight,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            learning_rate_schedule=self.learning_rate_schedule,
+            n_train_rows=n_train_rows,
+            early_stopping=early_stopping,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            stratify=stratify,
+            device=device,
+            random_state=seed,
+            verbose=self.verbose,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -144,7 +185,7 @@ class _BaseMoECBOW(BaseEstimator):
     def _fit(self, X, y):
         _, y = validate_data(
             self,
-            X,
+            check_frame_columns(X),
             y,
             dtype=None,
             ensure_all_finite="allow-nan",
@@ -157,7 +198,7 @@ class _BaseMoECBOW(BaseEstimator):
             )
         self._check_heads()
         device = self._resolve_device()
-        codes, n_target, target_attributes = self._fit_target(y)
+        codes, n_target, target_ordered, target_attributes = self._fit_target(y)
         tokenizer = ColumnTokenizer(
             categorical_features=self.categorical_features,
             n_bins=self.n_bins,
@@ -165,40 +206,35 @@ class _BaseMoECBOW(BaseEstimator):
             handle_unknown=self.handle_unknown,
         ).fit(X)
         n_categories = np.append(tokenizer.n_categories_, n_target)
-        offsets, n_tokens = token_layout(
-            n_categories, shared_vocabulary=self.shared_vocabulary
+        target_shared = (
+            target_ordered
+            if self.shared_vocabulary == "auto"
+            else bool(self.shared_vocabulary)
         )
-        tokens = np.column_stack([tokenizer.transform(X), offsets[-1] + codes])
+        offsets, n_tokens = token_layout(
+            n_categories, shared=np.append(tokenizer.shared_, target_shared)
+        )
+        tokens = np.column_stack([tokenizer.encode(X), codes]) + offsets
         n_valid = math.ceil(self.validation_fraction * len(y))
+        early_stopping = self.early_stopping
+        if early_stopping == "auto":
+            early_stopping = len(y) > _EARLY_STOPPING_ROWS
         counts = np.bincount(codes, minlength=n_target)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        net = make_net(
-            module_params={
+        net = self._make_net(
+            {
                 "n_tokens": n_tokens,
                 "category_offsets": offsets.tolist(),
                 "n_categories": n_categories.tolist(),
-                "d_embedding": self.d_embedding,
-                "n_heads": self.n_heads,
-                "n_layers": self.n_layers,
-                "d_ffn": self.d_ffn,
-                "dropout": self.dropout,
-                "norm_first": self.norm_first,
             },
-            target_weight=self.target_weight,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            early_stopping=self.early_stopping,
-            validation_fraction=self.validation_fraction,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
+            n_train_rows=len(y) - (n_valid if early_stopping else 0),
+            early_stopping=early_stopping,
             stratify=bool(
                 counts[counts > 0].min() >= 2
                 and min(n_valid, len(y) - n_valid) >= np.count_nonzero(counts)
             ),
             device=device,
-            random_state=seed,
-            verbose=self.verbose,
+            seed=seed,
         )
         cuda = [torch.cuda.current_device()] if device == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
@@ -214,6 +250,62 @@ class _BaseMoECBOW(BaseEstimator):
             setattr(self, name, value)
         return self
 
+    # -- persistence -------------------------------------------------------------
+    def save(self, path):
+        """Save the fitted model to a folder, without pickle.
+
+        The folder gets ``model.safetensors`` (the torch weights) and
+        ``model.json`` (hyperparameters, tokenizer vocabularies and bin edges,
+        classes or target bins, feature names, history, format version). Loading
+        it with :meth:`load` runs no code from the files, unlike :mod:`pickle` and
+        :mod:`joblib`, which also work but must only be used on trusted files.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Folder to write to; created if needed, its two files replaced.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from moe_tabular import MoECBOWClassifier
+        >>> X, y = np.array([[0.0], [1.0]] * 10), [0, 1] * 10
+        >>> model = MoECBOWClassifier(max_epochs=2, random_state=0).fit(X, y)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     model.save(folder)
+        ...     loaded = MoECBOWClassifier.load(folder)
+        >>> bool((loaded.predict_proba(X) == model.predict_proba(X)).all())
+        True
+        """
+        check_is_fitted(self)
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Load a model written by :meth:`save`; never unpickles.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The folder given to :meth:`save`.
+        device : {"cpu", "cuda", "auto"}, default=None
+            Where to put the model; the saved ``device`` parameter if None.
+
+        Returns
+        -------
+        model : estimator
+            The fitted model; it predicts exactly as the saved one. A saved
+            ``random_state`` that was a ``RandomState`` instance comes back as None.
+
+        Raises
+        ------
+        ValueError
+            If a file is missing or corrupt, holds another estimator class, or
+            was written by a newer format version.
+        """
+        return load_model(path, cls, device=device)
+
     # -- prediction --------------------------------------------------------------
     @property
     def module_(self):
@@ -223,11 +315,15 @@ class _BaseMoECBOW(BaseEstimator):
     def _target_log_proba(self, X):
         """Log-probabilities of the target's categories, the target masked."""
         check_is_fitted(self)
-        validate_data(self, X, dtype=None, ensure_all_finite="allow-nan", reset=False)
+        X_checkable = check_frame_columns(X)
+        validate_data(
+            self, X_checkable, dtype=None, ensure_all_finite="allow-nan", reset=False
+        )
         with warnings.catch_warnings():  # the same warning was just given for self
-            warnings.filterwarnings("ignore", message=".*feature names", module="sklearn")
-            tokens_X = self.tokenizer_.transform(X)
+            warnings.filterwarnings("ignore", ".*feature names", module="sklearn")
+            codes_X = self.tokenizer_.encode(X)
         module = self.module_
+        tokens_X = codes_X + module.category_offsets[:-1].cpu().numpy()
         n_columns = tokens_X.shape[1] + 1
         offset = int(module.category_offsets[-1])
         n_target = int(module.n_categories[-1])
@@ -263,13 +359,13 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
 
     Parameters
     ----------
-    d_embedding : int, default=20
+    d_embedding : int, default=32
         Size of the token and column embeddings.
-    n_heads : int, default=5
+    n_heads : int, default=4
         Attention heads (stacked mixtures of experts); must divide ``d_embedding``.
     n_layers : int, default=1
         Transformer blocks (a mixture of mixtures).
-    d_ffn : int, default=5
+    d_ffn : int, default=32
         Width of the feed-forward layer of each block.
     dropout : float, default=0.1
         Dropout after attention and feed-forward.
@@ -280,23 +376,31 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
     categorical_features : "auto", array-like of str, int or bool, or None, \
             default="auto"
         Which columns are categorical; see :class:`ColumnTokenizer`.
-    shared_vocabulary : bool, default=False
-        Share one vocabulary over columns (category ``k`` of every column is one
-        token, as in the paper) instead of one vocabulary per column.
+    shared_vocabulary : "auto" or bool, default="auto"
+        True: one vocabulary over all columns (category ``k`` of every column is
+        one token, as in the paper); False: one vocabulary per column; "auto":
+        the ordered columns (numeric features, numeric class labels, regression
+        bins) share one vocabulary of bin tokens and every categorical column
+        has its own.
     handle_unknown : {"unknown_token", "error"}, default="unknown_token"
         A category unseen during fit becomes the UNKNOWN token, or raises.
     max_epochs : int, default=200
         Passes over the data; each masks every column of every row once.
-    batch_size : int, default=128
+    batch_size : int, default=512
         Rows per gradient step (each row yields one example per column).
-    learning_rate : float, default=1e-3
-        Adam's learning rate.
+    learning_rate : float, default=1e-2
+        Adam's learning rate (the peak rate under "onecycle").
+    learning_rate_schedule : {"constant", "onecycle"}, default="onecycle"
+        "onecycle": warm up to ``learning_rate`` and anneal over ``max_epochs``
+        (:class:`torch.optim.lr_scheduler.OneCycleLR`, stepped every batch).
     target_weight : float, default=1.0
         Weight of the target column's loss relative to a feature column's.
-    early_stopping : bool, default=False
+    early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows and stop when the target
         column's validation loss has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs; the best weights are restored.
+        ``n_iter_no_change`` epochs; the best weights are restored. "auto" (as
+        in :class:`~sklearn.ensemble.HistGradientBoostingClassifier`) turns it on
+        when there are more than 10,000 rows.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
     n_iter_no_change : int, default=10
@@ -351,9 +455,9 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
     >>> from moe_tabular import MoECBOWClassifier
     >>> X = pd.DataFrame({"color": ["red", "blue"] * 20, "size": [1.0, 2.0] * 20})
     >>> y = ["warm", "cold"] * 20
-    >>> clf = MoECBOWClassifier(max_epochs=20, random_state=0).fit(X, y)
+    >>> clf = MoECBOWClassifier(max_epochs=50, random_state=0).fit(X, y)
     >>> clf.predict(X.head(2))
-    array(['warm', 'cold'], dtype=object)
+    array(['warm', 'cold'], dtype='<U4')
     """
 
     def _fit_target(self, y):
@@ -366,11 +470,9 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
                 f"y contains only one class ({encoder.classes_[0]!r}); a classifier "
                 "needs at least two classes."
             )
-        return (
-            encoder.transform(y),
-            len(encoder.classes_),
-            {"classes_": encoder.classes_},
-        )
+        classes = encoder.classes_
+        ordered = classes.dtype.kind in "iuf"
+        return encoder.transform(y), len(classes), ordered, {"classes_": classes}
 
     def predict_proba(self, X):
         """Class probabilities with the target column masked.
@@ -429,8 +531,8 @@ class MoECBOWRegressor(RegressorMixin, _BaseMoECBOW):
         one bin per value.
     d_embedding, n_heads, n_layers, d_ffn, dropout, norm_first, n_bins, \
 categorical_features, shared_vocabulary, handle_unknown, max_epochs, batch_size, \
-learning_rate, target_weight, early_stopping, validation_fraction, \
-n_iter_no_change, tol, device, random_state, verbose
+learning_rate, learning_rate_schedule, target_weight, early_stopping, \
+validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         As in :class:`MoECBOWClassifier`.
 
     Attributes
@@ -458,7 +560,7 @@ n_iter_no_change, tol, device, random_state, verbose
     >>> from moe_tabular import MoECBOWRegressor
     >>> X = np.repeat([[0.0], [1.0], [2.0]], 20, axis=0)
     >>> y = 10 * X[:, 0]
-    >>> reg = MoECBOWRegressor(max_epochs=30, random_state=0).fit(X, y)
+    >>> reg = MoECBOWRegressor(max_epochs=50, random_state=0).fit(X, y)
     >>> reg.predict([[0.0], [2.0]]).round()
     array([ 0., 20.])
     """
@@ -472,21 +574,22 @@ n_iter_no_change, tol, device, random_state, verbose
         self,
         *,
         n_target_bins=10,
-        d_embedding=20,
-        n_heads=5,
+        d_embedding=32,
+        n_heads=4,
         n_layers=1,
-        d_ffn=5,
+        d_ffn=32,
         dropout=0.1,
         norm_first=False,
         n_bins=10,
         categorical_features="auto",
-        shared_vocabulary=False,
+        shared_vocabulary="auto",
         handle_unknown="unknown_token",
         max_epochs=200,
-        batch_size=128,
-        learning_rate=1e-3,
+        batch_size=512,
+        learning_rate=1e-2,
+        learning_rate_schedule="onecycle",
         target_weight=1.0,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -508,6 +611,7 @@ n_iter_no_change, tol, device, random_state, verbose
             max_epochs=max_epochs,
             batch_size=batch_size,
             learning_rate=learning_rate,
+            learning_rate_schedule=learning_rate_schedule,
             target_weight=target_weight,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
@@ -524,15 +628,15 @@ n_iter_no_change, tol, device, random_state, verbose
         binner = ColumnTokenizer(n_bins=self.n_target_bins, categorical_features=None)
         codes = binner.fit(y.reshape(-1, 1)).encode(y.reshape(-1, 1))[:, 0]
         n_bins = int(binner.n_categories_[0])
-        sums = np.bincount(codes, weights=y, minlength=n_bins)
         counts = np.bincount(codes, minlength=n_bins)
-        means = np.divide(sums, counts, out=np.zeros(n_bins), where=counts > 0)
+        # the mean as a sum of y / count: no overflow for targets near the float max
+        means = np.bincount(codes, weights=y / counts[codes], minlength=n_bins)
         # an empty quantile bin (ties) predicts the midpoint of its edges
         edges = getattr(binner.encoders_[0], "bin_edges_", None)
         if edges is not None and (counts == 0).any():
-            mids = (edges[0][1:] + edges[0][:-1]) / 2
+            mids = edges[0][1:] / 2 + edges[0][:-1] / 2
             means = np.where(counts > 0, means, mids)
-        return codes, n_bins, {"target_bin_means_": means}
+        return codes, n_bins, True, {"target_bin_means_": means}
 
     def predict(self, X):
         """Expected target under the predicted bin distribution.

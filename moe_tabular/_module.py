@@ -13,7 +13,6 @@ import math
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 N_RESERVED = 3  # MASK, MISSING, UNKNOWN sit just before each column's categories
 
@@ -121,7 +120,12 @@ class AttentionBlock(nn.Module):
     """
 
     def __init__(
-        self, *, d_embedding: int, n_heads: int, d_ffn: int, dropout: float,
+        self,
+        *,
+        d_embedding: int,
+        n_heads: int,
+        d_ffn: int,
+        dropout: float,
         norm_first: bool,
     ) -> None:
         super().__init__()
@@ -221,8 +225,11 @@ class MaskedColumnAttention(nn.Module):
         self.column_embedding = nn.Parameter(torch.empty(n_columns, d_embedding))
         self.blocks = nn.ModuleList(
             AttentionBlock(
-                d_embedding=d_embedding, n_heads=n_heads, d_ffn=d_ffn,
-                dropout=dropout, norm_first=norm_first,
+                d_embedding=d_embedding,
+                n_heads=n_heads,
+                d_ffn=d_ffn,
+                dropout=dropout,
+                norm_first=norm_first,
             )
             for _ in range(n_layers)
         )

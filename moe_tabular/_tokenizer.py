@@ -24,21 +24,23 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._validation import check_frame_columns
+
 MASK, MISSING, UNKNOWN = -3, -2, -1
 N_RESERVED = 3
 
 
-def token_layout(n_categories, *, shared_vocabulary):
+def token_layout(n_categories, *, shared):
     """Token id of category 0 of every column, and the vocabulary size.
 
     Parameters
     ----------
     n_categories : array-like of int, shape (n_columns,)
         Number of categories (or bins) of each column.
-    shared_vocabulary : bool
-        If True, category ``k`` of every column is the same token (the paper's
-        layout); the reserved tokens are shared too. If False, every column has a
-        block of its own.
+    shared : bool or array-like of bool, shape (n_columns,)
+        Columns that share one vocabulary (category ``k`` of each of them is the
+        same token, as in the paper; they share the reserved tokens too); the
+        others get a block of their own. The shared block comes first.
 
     Returns
     -------
@@ -47,18 +49,20 @@ def token_layout(n_categories, *, shared_vocabulary):
 
     Examples
     --------
-    >>> token_layout([2, 3], shared_vocabulary=False)
+    >>> token_layout([2, 3], shared=False)
     (array([3, 8]), 11)
-    >>> token_layout([2, 3], shared_vocabulary=True)
+    >>> token_layout([2, 3], shared=True)
     (array([3, 3]), 6)
+    >>> token_layout([2, 3, 4], shared=[True, False, True])
+    (array([ 3, 10,  3]), 13)
     """
     n_categories = np.asarray(n_categories, dtype=np.int64)
-    if shared_vocabulary:
-        offsets = np.full(len(n_categories), N_RESERVED, dtype=np.int64)
-        return offsets, int(N_RESERVED + n_categories.max(initial=0))
-    blocks = n_categories + N_RESERVED
-    starts = np.concatenate([[0], np.cumsum(blocks)[:-1]]).astype(np.int64)
-    return starts + N_RESERVED, int(blocks.sum())
+    shared = np.broadcast_to(np.asarray(shared, dtype=bool), n_categories.shape)
+    offsets = np.full(len(n_categories), N_RESERVED, dtype=np.int64)
+    start = N_RESERVED + n_categories[shared].max() if shared.any() else 0
+    blocks = n_categories[~shared] + N_RESERVED
+    offsets[~shared] = start + N_RESERVED + np.concatenate([[0], np.cumsum(blocks)[:-1]])
+    return offsets, int(start + blocks.sum())
 
 
 def _column_label(frame, j):
@@ -72,12 +76,14 @@ def _default_is_categorical(series, label):
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
         return True
-    if dtype == object:
+    if pd.api.types.is_object_dtype(dtype):
         kind = pd.api.types.infer_dtype(series, skipna=True)
         return kind not in {"integer", "floating", "mixed-integer-float", "decimal"}
     if pd.api.types.is_string_dtype(dtype):
         return True
-    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(
+        dtype
+    ):
         return False
     raise TypeError(
         f"Column {label} has dtype {dtype}; expected category, string, bool or a "
@@ -116,16 +122,23 @@ def _categorical_values(series, label):
 
 
 def _numeric_values(series, label):
-    """Float array of the column, missing values as ``np.nan``."""
+    """Float array of the column, missing values as ``np.nan``; no infinity."""
     try:
-        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     except TypeError as exc:
         raise TypeError(f"Column {label} is treated as numeric: {exc}") from None
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise ValueError(
-            f"Column {label} is treated as numeric but holds non-numeric values "
-            f"({exc}); list it in categorical_features."
+            f"Column {label} is treated as numeric but holds values that are not "
+            f"real numbers ({exc}); list it in categorical_features."
         ) from None
+    if np.isinf(values).any():
+        bad = values[np.isinf(values)][0]
+        raise ValueError(
+            f"Column {label} contains infinity ({bad}); replace it with NaN (the "
+            "missing token) or a finite value."
+        )
+    return values
 
 
 class ColumnTokenizer(TransformerMixin, BaseEstimator):
@@ -150,9 +163,11 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
         named are numeric. ``None`` means no categorical column.
     n_bins : int, default=10
         Number of quantile bins of a numeric column.
-    shared_vocabulary : bool, default=False
+    shared_vocabulary : "auto" or bool, default="auto"
         If True, category (or bin) ``k`` of every column is one token, as in the
-        paper; if False, every column has tokens of its own.
+        paper; if False, every column has tokens of its own. "auto": the numeric
+        columns, whose bins are ordered, share one vocabulary (bin ``k`` of each
+        is one token) and every categorical column has its own.
     handle_unknown : {"unknown_token", "error"}, default="unknown_token"
         What a category not seen during fit becomes at transform time.
     min_frequency : int or float, default=None
@@ -174,6 +189,8 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
         One :class:`~sklearn.preprocessing.OrdinalEncoder` or
         :class:`~sklearn.preprocessing.KBinsDiscretizer` per column (``None`` for a
         numeric column with no value).
+    shared_ : ndarray of bool, shape (n_features_in_,)
+        Which columns use the shared vocabulary.
     n_categories_ : ndarray of int, shape (n_features_in_,)
         Number of categories or bins of each column (reserved tokens excluded).
     category_offsets_ : ndarray of int, shape (n_features_in_,)
@@ -193,17 +210,17 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
     >>> X = pd.DataFrame({"city": ["Oslo", "Rome", None], "temp": [3.5, 21.0, 14.2]})
     >>> tokenizer = ColumnTokenizer(n_bins=2).fit(X)
     >>> tokenizer.transform(X)
-    array([[3, 8],
-           [4, 9],
-           [1, 9]])
+    array([[8, 3],
+           [9, 4],
+           [6, 4]])
     >>> tokenizer.transform(pd.DataFrame({"city": ["Paris"], "temp": [None]}))
-    array([[2, 6]])
+    array([[7, 1]])
     """
 
     _parameter_constraints: dict = {
         "categorical_features": [StrOptions({"auto"}), "array-like", None],
         "n_bins": [Interval(numbers.Integral, 2, None, closed="left")],
-        "shared_vocabulary": ["boolean"],
+        "shared_vocabulary": ["boolean", StrOptions({"auto"})],
         "handle_unknown": [StrOptions({"unknown_token", "error"})],
         "min_frequency": [
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -218,7 +235,7 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
         *,
         categorical_features="auto",
         n_bins=10,
-        shared_vocabulary=False,
+        shared_vocabulary="auto",
         handle_unknown="unknown_token",
         min_frequency=None,
         max_categories=None,
@@ -232,8 +249,9 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
 
     def _frame(self, X, *, reset):
         """Validate ``X`` with sklearn, then return it as a frame with its dtypes."""
+        X_checkable = check_frame_columns(X)
         validate_data(
-            self, X, dtype=None, ensure_all_finite="allow-nan", reset=reset
+            self, X_checkable, dtype=None, ensure_all_finite="allow-nan", reset=reset
         )
         if isinstance(X, pd.DataFrame):
             return X
@@ -320,7 +338,9 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
                 quantile_method="averaged_inverted_cdf",
                 subsample=None,
             ).fit(finite)
-        return encoder, int(encoder.n_bins_[0])
+        # sklearn drops bins narrower than 1e-8, all of them for a column whose
+        # values span less: its values then share bin 0
+        return encoder, max(1, int(encoder.n_bins_[0]))
 
     def _encode_column(self, series, j, label):
         """Codes of one column: category index, or MISSING/UNKNOWN."""
@@ -331,7 +351,9 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
             values = _numeric_values(series, label)
         missing = pd.isna(values)
         codes = np.full(len(values), MISSING, dtype=np.int64)
-        if encoder is not None and not missing.all():
+        if encoder is None:  # no value at fit: every present value is unseen
+            codes[~missing] = UNKNOWN
+        elif not missing.all():
             present = values[~missing].reshape(-1, 1)
             codes[~missing] = encoder.transform(present).ravel()
         if self.handle_unknown == "error" and (codes == UNKNOWN).any():
@@ -370,8 +392,12 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
             n_categories.append(n_cats)
         self.encoders_ = encoders
         self.n_categories_ = np.asarray(n_categories, dtype=np.int64)
+        if self.shared_vocabulary == "auto":
+            self.shared_ = ~self.categorical_
+        else:
+            self.shared_ = np.full(frame.shape[1], bool(self.shared_vocabulary))
         self.category_offsets_, self.n_tokens_ = token_layout(
-            self.n_categories_, shared_vocabulary=self.shared_vocabulary
+            self.n_categories_, shared=self.shared_
         )
         return self
 

@@ -11,7 +11,7 @@ FAST = {"max_epochs": 40, "batch_size": 32, "learning_rate": 1e-2, "random_state
 
 @pytest.fixture(autouse=True)
 def _seed_everything():
-    np.random.seed(0)
+    np.random.seed(0)  # noqa: NPY002 - the global state tests may rely on
     torch.manual_seed(0)
 
 

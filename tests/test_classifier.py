@@ -21,14 +21,17 @@ def test_learns_a_simple_dependency_on_a_mixed_frame_with_string_labels():
 
 
 @pytest.mark.parametrize(
-    "labels", [np.array([3, 7, 11]), np.array([True, False, True]), np.array(["a", "b", "c"])]
+    "labels",
+    [np.array([3, 7, 11]), np.array([True, False, True]), np.array(["a", "b", "c"])],
 )
 def test_predict_returns_original_labels(labels):
     rng = np.random.default_rng(0)
     codes = rng.integers(0, len(set(labels.tolist())), size=90)
     classes = np.unique(labels)
     y = classes[codes]
-    X = pd.DataFrame({"key": pd.Categorical(codes.astype(str)), "noise": rng.normal(size=90)})
+    X = pd.DataFrame(
+        {"key": pd.Categorical(codes.astype(str)), "noise": rng.normal(size=90)}
+    )
     model = MoECBOWClassifier(**FAST).fit(X, y)
     pred = model.predict(X)
     assert pred.dtype == y.dtype
@@ -44,7 +47,9 @@ def test_multiclass_probabilities_align_with_classes():
     proba = model.predict_proba(X)
     assert proba.shape == (200, 4)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
-    np.testing.assert_array_equal(model.classes_[proba.argmax(axis=1)], model.predict(X))
+    np.testing.assert_array_equal(
+        model.classes_[proba.argmax(axis=1)], model.predict(X)
+    )
     np.testing.assert_allclose(np.log(proba), model.predict_log_proba(X), rtol=1e-6)
     assert (model.predict(X) == y).mean() > 0.95
 
@@ -54,7 +59,9 @@ def test_nan_in_target_is_rejected():
     with pytest.raises(ValueError, match="Input y contains NaN"):
         MoECBOWClassifier().fit(X, np.array([0, 1, np.nan, 0, 1, 0]))
     with pytest.raises(ValueError, match="Input y contains NaN"):
-        MoECBOWClassifier().fit(X, np.array(["a", "b", None, "a", "b", "a"], dtype=object))
+        MoECBOWClassifier().fit(
+            X, np.array(["a", "b", None, "a", "b", "a"], dtype=object)
+        )
 
 
 def test_single_class_is_rejected():

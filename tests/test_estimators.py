@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from moe_tabular import MoECBOWClassifier, MoECBOWRegressor
 
-from .conftest import FAST, make_frame
+from .conftest import FAST
 
 ESTIMATORS = [MoECBOWClassifier, MoECBOWRegressor]
 
@@ -78,7 +78,9 @@ def test_same_random_state_same_model_also_after_clone(Estimator, frame_and_targ
     refit = first.fit(frame, y)  # a refit starts from fresh weights
     expected = again.predict(frame)
     np.testing.assert_array_equal(refit.predict(frame), expected)
-    for a, b in zip(again.module_.parameters(), refit.module_.parameters()):
+    for a, b in zip(
+        again.module_.parameters(), refit.module_.parameters(), strict=True
+    ):
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
@@ -88,12 +90,13 @@ def test_fit_leaves_callers_random_state_alone(Estimator, frame_and_target):
 
     frame, target = frame_and_target
     torch.manual_seed(123)
-    np.random.seed(123)
-    expected_torch, expected_numpy = torch.rand(1), np.random.rand()
+    np.random.seed(123)  # noqa: NPY002 - the caller's global state
+    expected_torch, expected_numpy = torch.rand(1), np.random.rand()  # noqa: NPY002
     torch.manual_seed(123)
-    np.random.seed(123)
+    np.random.seed(123)  # noqa: NPY002 - the caller's global state
     Estimator(**{**FAST, "max_epochs": 2}).fit(frame, target_for(Estimator, target))
-    assert torch.rand(1) == expected_torch and np.random.rand() == expected_numpy
+    assert torch.rand(1) == expected_torch
+    assert np.random.rand() == expected_numpy  # noqa: NPY002
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -172,7 +175,7 @@ def test_cuda_request_without_cuda_is_a_clear_error(Estimator):
 def test_failed_calls_leave_a_fitted_model_unchanged(fitted):
     model, frame, y = fitted
     before = model.predict(frame)
-    state = {k: v for k, v in vars(model).items()}
+    state = dict(vars(model))
     for bad in [frame.drop(columns="x"), frame.iloc[:0], frame.to_numpy()[:, :2]]:
         with pytest.raises(ValueError):
             model.predict(bad)
@@ -223,7 +226,9 @@ def test_early_stopping_restores_the_best_epochs_weights(frame_and_target):
     codes = np.searchsorted(model.classes_, target)
     offset = int(model.module_.category_offsets[-1])
     tokens = np.column_stack([model.tokenizer_.transform(frame), offset + codes])
-    _, valid = model.net_.get_split_datasets(torch.as_tensor(tokens), torch.as_tensor(codes))
+    _, valid = model.net_.get_split_datasets(
+        torch.as_tensor(tokens), torch.as_tensor(codes)
+    )
     rows = torch.as_tensor(np.asarray(valid.indices))
     with torch.no_grad():
         logits = model.module_.leave_one_out_logits(torch.as_tensor(tokens)[rows])

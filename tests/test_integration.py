@@ -24,8 +24,13 @@ def test_pipeline_with_grid_search_on_two_jobs():
         MoECBOWClassifier(**SMALL),
     )
     search = GridSearchCV(
-        pipe, {"moecbowclassifier__n_bins": [3, 5], "moecbowclassifier__d_embedding": [10, 20]},
-        cv=2, n_jobs=2,
+        pipe,
+        {
+            "moecbowclassifier__n_bins": [3, 5],
+            "moecbowclassifier__d_embedding": [10, 20],
+        },
+        cv=2,
+        n_jobs=2,
     ).fit(frame, target)
     assert set(search.best_params_) == {
         "moecbowclassifier__n_bins",

@@ -5,13 +5,19 @@ import torch
 
 from moe_tabular._module import MaskedColumnAttention
 
-LAYOUT = {"n_tokens": 40, "category_offsets": [3, 10, 20, 30], "n_categories": [4, 7, 5, 6]}
+LAYOUT = {
+    "n_tokens": 40,
+    "category_offsets": [3, 10, 20, 30],
+    "n_categories": [4, 7, 5, 6],
+}
 
 
 def random_tokens(n_rows=64):
     columns = [
         torch.randint(offset, offset + count, (n_rows,))
-        for offset, count in zip(LAYOUT["category_offsets"], LAYOUT["n_categories"])
+        for offset, count in zip(
+            LAYOUT["category_offsets"], LAYOUT["n_categories"], strict=True
+        )
     ]
     return torch.stack(columns, dim=1)
 
@@ -38,7 +44,10 @@ def test_leave_one_out_equals_masking_each_column(n_layers, norm_first):
         **LAYOUT, d_embedding=12, n_heads=3, n_layers=n_layers, norm_first=norm_first
     ).eval()
     tokens = random_tokens()
-    fast, slow = model.leave_one_out_logits(tokens), explicit_leave_one_out(model, tokens)
+    fast, slow = (
+        model.leave_one_out_logits(tokens),
+        explicit_leave_one_out(model, tokens),
+    )
     finite = torch.isfinite(slow)
     assert torch.equal(torch.isfinite(fast), finite)
     torch.testing.assert_close(fast[finite], slow[finite], atol=1e-5, rtol=1e-5)
@@ -58,7 +67,7 @@ def test_each_column_scores_only_its_own_categories():
     model = MaskedColumnAttention(**LAYOUT, d_embedding=10, n_heads=2)
     logits = model(random_tokens(8))
     for i, (offset, count) in enumerate(
-        zip(LAYOUT["category_offsets"], LAYOUT["n_categories"])
+        zip(LAYOUT["category_offsets"], LAYOUT["n_categories"], strict=True)
     ):
         finite = torch.isfinite(logits[:, i]).nonzero()[:, 1].unique()
         assert finite.tolist() == list(range(offset, offset + count))

@@ -58,3 +58,20 @@ def test_non_finite_target_is_rejected(bad):
 def test_string_target_is_rejected():
     with pytest.raises(ValueError):
         MoECBOWRegressor().fit(np.zeros((4, 2)), np.array(["a", "b", "a", "b"]))
+
+
+# -- found by tests/test_fuzz.py ------------------------------------------------------
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([1.7e308] * 3 + [-1.7e308] * 3),  # bin sums overflowed to inf
+        np.array([0.0, 1e-10, 2e-10, 3e-10, 4e-10, 5e-10]),  # no bin 1e-8 wide
+    ],
+    ids=["near-float-max", "narrower-than-1e-8"],
+)
+def test_extreme_targets_predict_finite_values_within_their_range(y):
+    X = np.arange(6.0).reshape(-1, 1)
+    model = MoECBOWRegressor(max_epochs=2, n_target_bins=2, random_state=0).fit(X, y)
+    pred = model.predict(X)
+    assert np.isfinite(model.target_bin_means_).all() and np.isfinite(pred).all()
+    assert (pred >= y.min()).all() and (pred <= y.max()).all()

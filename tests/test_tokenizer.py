@@ -68,7 +68,7 @@ def test_handle_unknown_error_names_the_column():
 
 def test_per_column_vocabularies_do_not_overlap():
     frame, _ = make_frame()
-    tokenizer = ColumnTokenizer().fit(frame)
+    tokenizer = ColumnTokenizer(shared_vocabulary=False).fit(frame)
     tokens = tokenizer.transform(frame)
     starts = tokenizer.category_offsets_ + MASK
     ends = tokenizer.category_offsets_ + tokenizer.n_categories_
@@ -138,3 +138,73 @@ def test_infrequent_categories_share_a_token():
     assert tokenizer.n_categories_.tolist() == [3]
     codes = tokenizer.encode(X)[:, 0]
     assert codes[-1] == codes[-2] == 2
+
+
+def test_auto_vocabulary_shares_numeric_bins_only():
+    X = pd.DataFrame(
+        {"a": [0.0, 1.0, 2.0] * 4, "city": ["x", "y", "z"] * 4, "b": [5, 6, 7] * 4}
+    )
+    tokenizer = ColumnTokenizer().fit(X)
+    assert tokenizer.shared_.tolist() == [True, False, True]
+    tokens = tokenizer.transform(X)
+    np.testing.assert_array_equal(tokens[:, 0], tokens[:, 2])  # bin k is one token
+    assert not set(tokens[:, 1]) & set(tokens[:, 0])
+
+
+# -- found by tests/test_fuzz.py ------------------------------------------------------
+def test_duplicate_column_names_are_named():
+    X = pd.DataFrame([[1.0, 2.0, 3.0]], columns=["a", "b", "a"])
+    with pytest.raises(ValueError, match=r"duplicate column names \['a'\]"):
+        ColumnTokenizer().fit(X)
+
+
+def test_date_column_beside_numbers_is_named():
+    # numpy cannot promote float and datetime64: the check must come first
+    X = pd.DataFrame({"x": [1.0, 2.0], "when": pd.date_range("2020", periods=2)})
+    with pytest.raises(TypeError, match="'when' has dtype datetime64"):
+        ColumnTokenizer().fit(X)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pd.array([1, None, 3, 4], dtype="Int64"),
+        pd.array([True, None, False, True], dtype="boolean"),
+        np.array([True, False, False, True]),
+    ],
+)
+def test_category_column_beside_nullable_or_bool_column(other):
+    # sklearn's check_array casts such a frame to float (scikit-learn#25798)
+    X = pd.DataFrame({"c": pd.Categorical(["a", "b", None, "a"]), "o": other})
+    codes = ColumnTokenizer().fit(X).encode(X)
+    assert codes[:, 0].tolist() == [0, 1, MISSING, 0]
+    assert (codes[:, 1] == MISSING).tolist() == pd.isna(other).tolist()
+
+
+def test_infinity_is_named_when_a_string_column_hides_it_from_sklearn():
+    X = pd.DataFrame({"s": ["a", "b"], "x": [1.0, np.inf]})
+    with pytest.raises(ValueError, match="Column 'x' contains infinity"):
+        ColumnTokenizer().fit(X)
+
+
+def test_integer_too_large_for_a_float_is_named():
+    X = pd.DataFrame({"big": np.array([1, 2**1100], dtype=object)})
+    with pytest.raises(ValueError, match="'big' is treated as numeric"):
+        ColumnTokenizer().fit(X)
+
+
+def test_values_spanning_less_than_sklearns_bin_width_share_one_bin():
+    # KBinsDiscretizer drops bins narrower than 1e-8: here all of them
+    X = np.arange(20.0).reshape(-1, 1) * 1e-10
+    tokenizer = ColumnTokenizer(n_bins=4).fit(X)
+    assert tokenizer.n_categories_.tolist() == [1]
+    assert (tokenizer.encode(X) == 0).all()
+
+
+def test_value_in_a_column_without_values_at_fit_is_unknown():
+    X = pd.DataFrame({"x": [np.nan] * 4})
+    tokenizer = ColumnTokenizer().fit(X)
+    later = pd.DataFrame({"x": [1.0, np.nan]})
+    assert tokenizer.encode(later)[:, 0].tolist() == [UNKNOWN, MISSING]
+    with pytest.raises(ValueError, match="'x' has categories not seen"):
+        ColumnTokenizer(handle_unknown="error").fit(X).encode(later)
