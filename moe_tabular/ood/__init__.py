@@ -1,8 +1,28 @@
-"""Out-of-distribution evaluation: split builders and the paper's simulation.
+"""Out-of-distribution evaluation: splits, the paper's simulation, the harness.
 
-Uses only numpy, pandas and scikit-learn.
+The splits and the simulation use only numpy, pandas and scikit-learn. The
+benchmark harness (:func:`run_suite`, :func:`run_one`, :func:`make_task`,
+:func:`make_model` and the reports) fits :class:`~moe_tabular.MoECBOWClassifier`
+and the baselines; ``benchmarks/bench_ood.py`` is its command line.
 """
 
+from ._harness import SUITES, Suite, plan_runs, run_one, run_suite
+from ._models import (
+    BASELINES,
+    MOE_CONFIGS,
+    PAPER_GRIDS,
+    available_models,
+    make_model,
+    paper_batch_size,
+    parse_params,
+)
+from ._report import (
+    PUBLISHED,
+    plot_results,
+    results_to_markdown,
+    score_predictions,
+    summarize_results,
+)
 from ._simulation import (
     PAPER_SEEDS,
     PAPER_SETTINGS,
@@ -18,10 +38,21 @@ from ._splits import (
     LeaveOneDomainOut,
     drop_domain,
 )
+from ._tabular_transformers import (
+    TabularTransformerClassifier,
+    pytorch_tabular_available,
+)
+from ._tasks import DATASETS, Task, make_task, simulation_name
 
 __all__ = [
+    "BASELINES",
+    "DATASETS",
+    "MOE_CONFIGS",
+    "PAPER_GRIDS",
     "PAPER_SEEDS",
     "PAPER_SETTINGS",
+    "PUBLISHED",
+    "SUITES",
     "CorrelationShiftData",
     "DomainKFold",
     "DomainSplit",
@@ -29,6 +60,23 @@ __all__ = [
     "IIDSplit",
     "LeaveOneDomainOut",
     "SimulationSetting",
+    "Suite",
+    "TabularTransformerClassifier",
+    "Task",
+    "available_models",
     "drop_domain",
     "make_correlation_shift",
+    "make_model",
+    "make_task",
+    "paper_batch_size",
+    "parse_params",
+    "plan_runs",
+    "plot_results",
+    "pytorch_tabular_available",
+    "results_to_markdown",
+    "run_one",
+    "run_suite",
+    "score_predictions",
+    "simulation_name",
+    "summarize_results",
 ]

@@ -1,0 +1,297 @@
+"""Sphinx configuration of the moe_tabular documentation.
+
+Build (offline, warnings as errors), from the repository root::
+
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+Besides the usual settings this file generates, before Sphinx reads the sources:
+
+- ``docs/_autosummary_api.rst``: one autosummary table per public module, built from
+  ``__all__``, included by ``api.rst``, so every exported name is documented as
+  soon as it is exported;
+- ``docs/_benchmark_results.rst``: the Markdown tables under ``benchmarks/results/``
+  turned into reStructuredText, included by ``benchmarks.rst`` (or a note naming
+  the command that writes them, when there are none yet).
+
+Both files, ``generated/``, ``auto_examples/``, ``sg_execution_times.rst`` and
+``_build/`` are build outputs (see ``.gitignore``).
+"""
+
+import importlib
+import inspect
+import os
+import re
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+
+import moe_tabular  # noqa: E402  (installed: pip install -e ".[docs]")
+
+# -- Project -------------------------------------------------------------------
+project = "moe_tabular"
+author = "the moe_tabular developers"
+copyright = "2026, the moe_tabular developers"
+version = release = moe_tabular.__version__
+
+# -- General -------------------------------------------------------------------
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.doctest",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+# Math: rendered to PNG images by LaTeX and dvipng when both are installed, so the
+# formulas show without network access (on Debian: texlive-latex-base, dvipng and,
+# for baseline alignment of inline math, preview-latex-style). Sphinx's LaTeX
+# template loads anyfontsize, which Debian has only in the large
+# texlive-latex-extra; ``_tex/anyfontsize.sty`` stands in for it when it is
+# missing. Without LaTeX: MathJax, which the reader's browser loads from its CDN.
+def _tex_has(name):
+    kpsewhich = shutil.which("kpsewhich")
+    if not kpsewhich:
+        return False
+    found = subprocess.run([kpsewhich, name], capture_output=True, text=True)
+    return bool(found.stdout.strip())
+
+
+if shutil.which("latex") and shutil.which("dvipng"):
+    extensions.append("sphinx.ext.imgmath")
+    if not _tex_has("anyfontsize.sty"):
+        texinputs = os.environ.get("TEXINPUTS", "")
+        os.environ["TEXINPUTS"] = f"{DOCS / '_tex'}{os.pathsep}{texinputs}"
+    imgmath_image_format = "png"
+    imgmath_font_size = 12
+    imgmath_dvipng_args = ["-gamma", "1.5", "-D", "120", "-bg", "Transparent"]
+    imgmath_use_preview = _tex_has("preview.sty")
+    imgmath_embed = True  # data URIs in the pages: no image files to go stale
+else:
+    extensions.append("sphinx.ext.mathjax")
+
+templates_path = ["_templates"]
+exclude_patterns = [
+    "_build",
+    "_autosummary_api.rst",  # included by api.rst
+    "_benchmark_results.rst",  # included by benchmarks.rst
+    "**.ipynb_checkpoints",
+]
+root_doc = "index"
+default_role = "literal"  # `x` in prose is code, as ``x``
+pygments_style = "sphinx"
+add_function_parentheses = False
+smartquotes = False
+
+# -- autodoc, autosummary, numpydoc --------------------------------------------
+autosummary_generate = ["api.rst", "_autosummary_api.rst"]
+autosummary_imported_members = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_typehints = "none"  # the numpydoc sections say the types
+autodoc_member_order = "bysource"
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+numpydoc_xref_param_type = False
+
+# -- HTML ----------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"moe_tabular {release}"
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+html_show_sourcelink = False
+html_theme_options = {
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "header_links_before_dropdown": 8,
+    "secondary_sidebar_items": ["page-toc", "sourcelink"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+}
+html_sidebars = {"install": [], "quick_start": [], "benchmarks": [], "theory": []}
+
+# -- sphinx-gallery ------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": "/plot_",
+    "doc_module": ("moe_tabular",),
+    "backreferences_dir": "generated/backreferences",
+    "reference_url": {"moe_tabular": None},
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+    "show_memory": False,
+    "min_reported_time": 1,
+}
+
+# Matplotlib quietly, without a display.
+os.environ.setdefault("MPLBACKEND", "Agg")
+warnings.filterwarnings(
+    "ignore",
+    category=UserWarning,
+    message="Matplotlib is currently using agg, which is a non-GUI backend",
+)
+
+
+# -- Generated sources -----------------------------------------------------------
+PUBLIC_MODULES = {
+    "moe_tabular": "Estimators and tokenizer",
+    "moe_tabular.ood": "Out-of-distribution evaluation",
+    "moe_tabular.datasets": "Datasets",
+}
+
+
+def _kind(obj):
+    if inspect.isclass(obj):
+        return "class"
+    if callable(obj):
+        return "function"
+    return "data"
+
+
+def write_api_tables():
+    """One autosummary table per kind of object, per public module, from ``__all__``."""
+    lines = []
+    for module_name, title in PUBLIC_MODULES.items():
+        module = importlib.import_module(module_name)
+        names = [n for n in module.__all__ if not n.startswith("_")]
+        lines += [
+            f".. _api_{module_name.replace('.', '_')}:",
+            "",
+            f"``{module_name}``: {title}",
+            "-" * (len(module_name) + len(title) + 6),
+            "",
+            f".. automodule:: {module_name}",
+            "   :no-members:",
+            "",
+            f".. currentmodule:: {module_name}",
+            "",
+        ]
+        groups = {"class": [], "function": [], "data": []}
+        for name in names:
+            groups[_kind(getattr(module, name))].append(name)
+        headings = {"class": "Classes", "function": "Functions", "data": "Constants"}
+        for kind, members in groups.items():
+            if not members:
+                continue
+            lines += [
+                f".. rubric:: {headings[kind]}",
+                "",
+                ".. autosummary::",
+                "   :toctree: generated/",
+                f"   :template: {kind}.rst",
+                "",
+                *(f"   {name}" for name in members),
+                "",
+            ]
+    text = "\n".join(lines)
+    target = DOCS / "_autosummary_api.rst"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
+_TABLE_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
+
+
+def _cells(line):
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def _inline(text):
+    """Markdown inline code (`x`) is already code under ``default_role``."""
+    return text.replace("\\|", "|")
+
+
+def markdown_to_rst(text):
+    """The subset of Markdown that benchmark result files use, as rst.
+
+    Headings become rubrics, pipe tables list-tables, fenced code literal
+    blocks; other lines (paragraphs, lists) are the same in both languages.
+    """
+    out, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        line = lines[i]
+        heading = re.match(r"^(#+)\s+(.*)$", line)
+        if heading:
+            out += [f".. rubric:: {_inline(heading.group(2))}", ""]
+            i += 1
+        elif line.startswith("```"):
+            out += ["::", ""]
+            i += 1
+            while i < len(lines) and not lines[i].startswith("```"):
+                out.append(f"   {lines[i]}")
+                i += 1
+            out.append("")
+            i += 1
+        elif (
+            line.lstrip().startswith("|")
+            and i + 1 < len(lines)
+            and _TABLE_SEPARATOR.match(lines[i + 1].strip())
+        ):
+            rows = [_cells(line)]
+            i += 2
+            while i < len(lines) and lines[i].lstrip().startswith("|"):
+                rows.append(_cells(lines[i]))
+                i += 1
+            width = len(rows[0])
+            out += [".. list-table::", "   :header-rows: 1", "   :class: benchmark", ""]
+            for row in rows:
+                row = (row + [""] * width)[:width]
+                out.append(f"   * - {_inline(row[0]) or '..'}")
+                out += [f"     - {_inline(cell) or ' '}" for cell in row[1:]]
+            out.append("")
+        else:
+            out.append(_inline(line))
+            i += 1
+    return "\n".join(out) + "\n"
+
+
+def write_benchmark_results():
+    """Include every ``benchmarks/results/*.md`` file, or say how to make them."""
+    results = sorted((ROOT / "benchmarks" / "results").glob("*.md"))
+    if results:
+        parts = []
+        for path in results:
+            title = f"``benchmarks/results/{path.name}``"
+            parts += [title, "~" * len(title), "", markdown_to_rst(path.read_text())]
+        text = "\n".join(parts)
+    else:
+        text = (
+            ".. note::\n\n"
+            "   No result files were found under ``benchmarks/results/`` when this\n"
+            "   page was built. Write them with ``python -m benchmarks ood --quick``\n"
+            "   (a few minutes on a laptop) or ``python -m benchmarks ood`` (all\n"
+            "   seeds), then rebuild the documentation.\n"
+        )
+    target = DOCS / "_benchmark_results.rst"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
+write_api_tables()
+write_benchmark_results()
+
+
+def skip_metadata_request_methods(app, what, name, obj, skip, options):
+    """Leave out the ``set_{fit,predict,...}_request`` methods scikit-learn adds.
+
+    scikit-learn generates them on every estimator; their docstrings point into
+    scikit-learn's own user guide and glossary, which this site does not have.
+    """
+    if re.fullmatch(r"set_\w+_request", name):
+        return True
+    return skip
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", skip_metadata_request_methods)
+    # Rebuild api and benchmarks when the generated includes change.
+    app.connect(
+        "env-get-outdated",
+        lambda app, env, added, changed, removed: ["api", "benchmarks"],
+    )

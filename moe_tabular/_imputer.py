@@ -1,0 +1,197 @@
+"""MoECBOWImputer: the masked-column model fitted on ``X`` alone, as a transformer."""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import TransformerMixin
+from sklearn.preprocessing import KBinsDiscretizer
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    _num_samples,
+    check_is_fitted,
+)
+
+from ._estimators import _BaseMoECBOW
+from ._tokenizer import _numeric_values
+
+
+class MoECBOWImputer(TransformerMixin, _BaseMoECBOW):
+    """Impute missing cells with a masked-column attention model fitted on ``X``.
+
+    The model of :class:`MoECBOWClassifier` trained on the table alone: every
+    column is masked in turn and predicted from the others (the masked-language
+    objective), with no target. ``transform`` then fills each missing cell with
+    the prediction of its column masked, the row's other cells as context. Any
+    mix of categorical and numeric columns is imputed at once.
+
+    Why a transformer fitted on ``X``: a Pipeline step sees ``X`` only, and an
+    imputer should not need (or leak) the target that the next step predicts.
+    A fitted :class:`MoECBOWClassifier` or :class:`MoECBOWRegressor` can reuse
+    its own masked-column model instead: its ``impute`` method fills ``X`` with
+    the target masked. The two share the code; the imputer also learns the mean
+    training value of every bin of a numeric column to fill with.
+
+    The hyperparameters are the estimators' (so are their defaults). The model
+    has one constant placeholder column in place of the target; its loss is 0,
+    so ``target_weight`` has no effect, and early stopping (which monitors the
+    target's loss) is not available: ``early_stopping="auto"`` is off for the
+    imputer and ``early_stopping=True`` raises.
+
+    Parameters
+    ----------
+    d_embedding, n_heads, n_layers, d_ffn, dropout, norm_first, n_bins, \
+categorical_features, shared_vocabulary, handle_unknown, max_epochs, batch_size, \
+learning_rate, learning_rate_schedule, target_weight, early_stopping, \
+validation_fraction, n_iter_no_change, tol, device, random_state, verbose
+        As in :class:`MoECBOWClassifier`.
+
+    Attributes
+    ----------
+    bin_means_ : list of ndarray or None, length n_features_in_
+        For a numeric column, the value filled in for each of its bins: the mean
+        training value of the bin (the midpoint of its edges when empty), or the
+        value itself when the column has few distinct values; None for a
+        categorical column.
+    n_features_in_ : int
+        Number of columns seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen during fit, when they are all strings.
+    tokenizer_ : ColumnTokenizer
+        The fitted tokenizer of ``X``.
+    net_ : skorch.NeuralNet
+        The trained skorch net.
+    history_ : pandas.DataFrame
+        Per-epoch losses.
+
+    See Also
+    --------
+    MoECBOWClassifier.impute : The same imputation with a supervised model.
+    sklearn.impute.IterativeImputer : Round-robin regression imputation.
+
+    Notes
+    -----
+    A missing cell is predicted as in training: its column masked, the other
+    missing cells of the row given as MISSING tokens. ``impute(X,
+    strategy="sample", random_state=...)`` draws from the predicted
+    distribution instead of taking its mode; the lens methods
+    (``score_samples``, ``expert_weights(X, column=...)``, the embeddings) work
+    as for the estimators, with no target column.
+
+    References
+    ----------
+    .. [1] K. C. Wibisono and Y. Wang, "Bidirectional Attention as a Mixture of
+       Continuous Word Experts", UAI 2023.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from moe_tabular import MoECBOWImputer
+    >>> X = pd.DataFrame({"color": ["red", "blue"] * 20, "size": ["S", "L"] * 20})
+    >>> imputer = MoECBOWImputer(max_epochs=30, learning_rate=0.01,
+    ...                          random_state=0).fit(X)
+    >>> imputer.transform(pd.DataFrame({"color": [None, "blue"], "size": ["S", None]}))
+      color size
+    0   red    S
+    1  blue    L
+    """
+
+    _placeholder_target = True  # read by the lens: the last position is no target
+
+    def fit(self, X, y=None):
+        """Fit the masked-column model on ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The table, missing cells included.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : MoECBOWImputer
+            The fitted imputer.
+        """
+        self._validate_params()
+        if self.early_stopping is True:
+            raise ValueError(
+                "MoECBOWImputer has no target column for early_stopping to monitor; "
+                "set early_stopping=False (or 'auto', which is off for the imputer) "
+                "and choose max_epochs."
+            )
+        try:
+            n_rows = _num_samples(X)
+        except TypeError:  # not a table: validate_data says so, with y aside
+            n_rows = 0
+        early_stopping = self.early_stopping
+        self.early_stopping = False  # "auto" means off: no target loss to monitor
+        try:
+            super().fit(X, np.zeros(n_rows))
+        finally:
+            self.early_stopping = early_stopping
+        self.bin_means_ = self._bin_means(X)
+        return self
+
+    def _fit_target(self, y):
+        """One constant category: the placeholder column, its loss always 0."""
+        return np.zeros(len(y), dtype=np.int64), 1, False, {}
+
+    def _bin_means(self, X):
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+        codes = self.tokenizer_.encode(X)
+        means = []
+        for j, encoder in enumerate(self.tokenizer_.encoders_):
+            if self.tokenizer_.categorical_[j] or encoder is None:
+                means.append(None)
+                continue
+            n_bins = int(self.tokenizer_.n_categories_[j])
+            if not isinstance(encoder, KBinsDiscretizer):
+                means.append(encoder.categories_[0].astype(np.float64))
+                continue
+            values = _numeric_values(frame.iloc[:, j], repr(j))
+            seen = codes[:, j] >= 0
+            sums = np.bincount(codes[seen, j], weights=values[seen], minlength=n_bins)
+            counts = np.bincount(codes[seen, j], minlength=n_bins)
+            edges = encoder.bin_edges_[0]
+            mids = (edges[1:] + edges[:-1]) / 2
+            means.append(np.where(counts > 0, sums / np.maximum(counts, 1), mids))
+        return means
+
+    def _numeric_fill_values(self):
+        return self.bin_means_
+
+    def transform(self, X):
+        """Fill the missing cells of ``X`` with the most likely values.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+            The table.
+
+        Returns
+        -------
+        X_imputed : DataFrame or ndarray of shape (n_samples, n_features_in_)
+            A copy of ``X`` of the same type and dtypes with no missing cell in
+            a column that had any value during fit; see :meth:`impute`.
+        """
+        check_is_fitted(self)
+        return self.impute(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: the input column names.
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Input column names; defaults to ``feature_names_in_`` or ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        check_is_fitted(self)
+        return _check_feature_names_in(self, input_features)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

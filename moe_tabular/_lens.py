@@ -1,0 +1,559 @@
+"""The MoE lens: what a fitted masked-column model says about a table.
+
+Functions of a fitted model (:class:`MoECBOWClassifier`, :class:`MoECBOWRegressor`
+or :class:`MoECBOWImputer`), exposed as methods by :class:`MoELensMixin`:
+
+- ``expert_weights``: the gates ``pi_ij`` of the masked column ``i`` (the target by
+  default) over the column experts ``j``;
+- ``masked_log_proba`` (private): every column's distribution with it alone
+  masked, from which ``impute`` fills missing cells and ``score_samples`` sums a
+  pseudo-log-likelihood;
+- ``token_embeddings`` and ``column_embeddings``: the learned vectors, labelled.
+
+The target position is appended last, as in training: the MASK token for the
+estimators, the constant placeholder token for the imputer (which has no target).
+"""
+
+import copy
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.preprocessing import KBinsDiscretizer
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._tokenizer import MASK, MISSING, N_RESERVED, UNKNOWN
+from ._validation import check_frame_columns
+
+_CELLS = 2**22  # floats per chunk of rows: bounds the memory of one forward pass
+RESERVED_LABELS = ("MASK", "MISSING", "UNKNOWN")  # codes -3, -2, -1
+
+
+# -- names and labels ------------------------------------------------------------
+def _has_target(model):
+    """False for the imputer, whose last position is a constant placeholder."""
+    return not getattr(model, "_placeholder_target", False)
+
+
+def column_names(model, *, placeholder=True):
+    """Feature names, then the last position's: ``"target"`` (or, for the
+    imputer, ``"(constant)"`` unless ``placeholder=False``), underscored if taken.
+    """
+    names = [str(name) for name in model.tokenizer_.get_feature_names_out()]
+    if _has_target(model) or placeholder:
+        last = "target" if _has_target(model) else "(constant)"
+        while last in names:
+            last += "_"
+        names.append(last)
+    return names
+
+
+def _format(value):
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _feature_categories(model, j):
+    """(labels, numeric fill values or None) of the categories of feature ``j``."""
+    tokenizer = model.tokenizer_
+    encoder = tokenizer.encoders_[j]
+    if encoder is None:
+        return [], None
+    if isinstance(encoder, KBinsDiscretizer):
+        edges = encoder.bin_edges_[0]
+        n_bins = len(edges) - 1
+        labels = [f"[{_format(a)}, {_format(b)})" for a, b in zip(edges, edges[1:])]
+        labels[0] = f"< {_format(edges[1])}" if n_bins > 1 else "all"
+        if n_bins > 1:
+            labels[-1] = f">= {_format(edges[-2])}"
+        return labels, (edges[1:] + edges[:-1]) / 2
+    codes = np.arange(tokenizer.n_categories_[j], dtype=np.float64).reshape(-1, 1)
+    values = encoder.inverse_transform(codes).ravel()
+    labels = [_format(value) for value in values]
+    if tokenizer.categorical_[j]:
+        return labels, None
+    return labels, values.astype(np.float64)
+
+
+def _category_labels(model, j):
+    """Labels of the categories of position ``j`` (a feature or the target)."""
+    if j < model.n_features_in_:
+        return _feature_categories(model, j)[0]
+    if hasattr(model, "classes_"):
+        return [_format(c) for c in model.classes_]
+    means = model.target_bin_means_
+    return [f"bin {k} (mean {_format(m)})" for k, m in enumerate(means)]
+
+
+# -- running the module ----------------------------------------------------------
+def _codes(model, X):
+    """Validated ``X`` -> codes of every position, the target position appended."""
+    check_is_fitted(model)
+    check_frame_columns(X)
+    validate_data(model, X, dtype=None, ensure_all_finite="allow-nan", reset=False)
+    with warnings.catch_warnings():  # the same warning was just given for the model
+        warnings.filterwarnings("ignore", message=".*feature names", module="sklearn")
+        codes = model.tokenizer_.encode(X)
+    target = MASK if _has_target(model) else 0
+    return np.column_stack([codes, np.full(len(codes), target, dtype=np.int64)])
+
+
+def _module64(model):
+    """A float64 copy of the fitted module: sums that do not depend on the batch.
+
+    float32 results vary in the last bits with the batch shape (BLAS kernels);
+    scores are summed over columns and compared across rows, so the lens runs
+    in float64. The module is small; ``model`` itself is left as it is.
+    """
+    return copy.deepcopy(model.module_).double()
+
+
+def _in_chunks(model, tokens, per_row, function):
+    """``function(batch_tensor)`` over chunks of rows, under ``inference_mode``."""
+    chunk = max(1, _CELLS // per_row)
+    device = model.net_.device
+    outputs = []
+    with torch.inference_mode():
+        for start in range(0, len(tokens), chunk):
+            batch = torch.as_tensor(tokens[start : start + chunk], device=device)
+            outputs.append(function(batch))
+    return outputs
+
+
+def masked_log_proba(model, X):
+    """Log-probabilities of every column's categories, that column alone masked.
+
+    Parameters
+    ----------
+    model : fitted MoECBOW estimator or imputer
+    X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+
+    Returns
+    -------
+    codes : ndarray of int64, shape (n_samples, L)
+        Codes of ``X``, the target position appended (MASK, or the placeholder).
+    log_proba : list of L ndarrays, shape (n_samples, n_categories_j)
+        ``log p(x_j = k | x_-j)`` in float64; the target (if any) masked in the
+        context of every feature column.
+    """
+    codes = _codes(model, X)
+    module = _module64(model)
+    offsets = module.category_offsets.cpu().numpy()
+    counts = module.n_categories.cpu().numpy()
+    n_columns, n_tokens = codes.shape[1], module.output.out_features
+    depth = n_columns if len(module.blocks) > 1 else 1  # deeper nets copy each row
+    per_row = n_columns * (n_columns * model.n_heads * depth + n_tokens)
+
+    def column_log_proba(batch):
+        logits = module.leave_one_out_logits(batch)  # (B, L, n_tokens)
+        return [
+            torch.log_softmax(logits[:, j, o : o + n], dim=-1).cpu().numpy()
+            for j, (o, n) in enumerate(zip(offsets, counts))
+        ]
+
+    parts = _in_chunks(model, codes + offsets, per_row, column_log_proba)
+    log_proba = [
+        np.concatenate([part[j] for part in parts])
+        if parts
+        else np.empty((0, counts[j]))
+        for j in range(n_columns)
+    ]
+    return codes, log_proba
+
+
+# -- 1. expert weights -----------------------------------------------------------
+def expert_weights(model, X, *, column=None, aggregate="mean"):
+    """Mixture weights over columns of the masked ``column``; see the method."""
+    names = column_names(model)
+    if column is None:
+        if not _has_target(model):
+            raise ValueError(
+                f"{type(model).__name__} has no target column: pass column=, one of "
+                f"{names[:-1]}."
+            )
+        position = len(names) - 1
+    elif column in names[: None if _has_target(model) else -1]:
+        position = names.index(column)
+    else:
+        raise ValueError(f"column={column!r} is not one of the columns {names}.")
+    if aggregate not in ("mean", "rollout", None):
+        raise ValueError(
+            f"aggregate={aggregate!r} must be 'mean', 'rollout' or None."
+        )
+    codes = _codes(model, X)
+    codes[:, position] = MASK
+    module = _module64(model)
+    n_columns, n_layers = codes.shape[1], len(module.blocks)
+    tokens = codes + module.category_offsets.cpu().numpy()
+
+    def gates_of(batch):
+        _, gates = module(batch, columns=[position], return_gates=True)
+        rows = [g[:, :, position] for g in gates[:-1]] + [gates[-1][:, :, 0]]
+        rows = torch.stack(rows, dim=1).cpu().numpy()  # (B, layers, H, L)
+        if aggregate != "rollout" or n_layers == 1:
+            return rows, None
+        full = torch.stack([g.mean(dim=1) for g in gates[:-1]], dim=1)
+        return rows, full.cpu().numpy()  # (B, layers - 1, L, L)
+
+    per_row = n_columns * n_columns * model.n_heads * n_layers
+    parts = _in_chunks(model, tokens, per_row, gates_of)
+    gates = np.concatenate([part[0] for part in parts])
+    index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(codes))
+    if aggregate is None:
+        multi = pd.MultiIndex.from_product(
+            [index, range(n_layers), range(model.n_heads)],
+            names=[index.name or "row", "layer", "head"],
+        )
+        return pd.DataFrame(gates.reshape(-1, n_columns), index=multi, columns=names)
+    weights = gates[:, -1].mean(axis=1)  # the last layer, heads averaged
+    if aggregate == "rollout":  # (A_last + I)/2 @ ... @ (A_1 + I)/2, row `position`
+        weights /= 2
+        weights[:, position] += 0.5
+        if n_layers > 1:
+            full = np.concatenate([part[1] for part in parts])
+            residual = np.eye(n_columns)
+            for depth in range(n_layers - 2, -1, -1):
+                step = (full[:, depth] + residual) / 2
+                weights = np.einsum("bj,bjk->bk", weights, step)
+    return pd.DataFrame(weights, index=index, columns=names)
+
+
+# -- 2. imputation ---------------------------------------------------------------
+def _as_frame(X):
+    if isinstance(X, pd.DataFrame):
+        return X.copy()
+    array = np.asarray(X)
+    return pd.DataFrame(array.reshape(len(array), -1).copy())
+
+
+def _fill(series, rows, values, is_integer):
+    """``series`` with ``values`` written at positions ``rows``, dtype kept."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        new = pd.Index(values).unique().difference(series.cat.categories)
+        if len(new):
+            series = series.cat.add_categories(new)
+    elif is_integer:
+        values = np.round(np.asarray(values, dtype=np.float64)).astype(np.int64)
+    elif pd.api.types.is_float_dtype(series.dtype):
+        values = np.asarray(values, dtype=np.float64).astype(series.dtype.type)
+    series = series.copy()
+    series.iloc[rows] = values
+    return series
+
+
+def impute(model, X, *, strategy="most_likely", random_state=None, numeric_values=None):
+    """``X`` with its missing cells predicted; see the method for the rules.
+
+    ``numeric_values[j]`` (length ``n_categories_[j]``) is the value a numeric
+    feature ``j`` takes for each predicted bin; default: the bin midpoints.
+    """
+    if strategy not in ("most_likely", "sample"):
+        raise ValueError(f"strategy={strategy!r} must be 'most_likely' or 'sample'.")
+    codes, log_proba = masked_log_proba(model, X)
+    rng = check_random_state(random_state)
+    frame = _as_frame(X)
+    for j in range(model.n_features_in_):
+        rows = np.flatnonzero(codes[:, j] == MISSING)
+        if len(rows) == 0 or model.tokenizer_.n_categories_[j] == 0:
+            continue
+        proba = np.exp(log_proba[j][rows])
+        if strategy == "most_likely":
+            chosen = proba.argmax(axis=1)
+        else:
+            cumulative = np.cumsum(proba / proba.sum(axis=1, keepdims=True), axis=1)
+            chosen = (cumulative < rng.random_sample((len(rows), 1))).sum(axis=1)
+            chosen = np.minimum(chosen, proba.shape[1] - 1)
+        labels, midpoints = _feature_categories(model, j)
+        if model.tokenizer_.categorical_[j]:
+            encoder = model.tokenizer_.encoders_[j]
+            values = encoder.inverse_transform(chosen.reshape(-1, 1)).ravel()
+        else:
+            table = midpoints if numeric_values is None else numeric_values[j]
+            values = np.asarray(table, dtype=np.float64)[chosen]
+        series = frame.iloc[:, j]
+        is_integer = pd.api.types.is_integer_dtype(series.dtype)
+        frame[frame.columns[j]] = _fill(series, rows, values, is_integer)
+    if isinstance(X, pd.DataFrame):
+        return frame
+    array = frame.to_numpy()
+    dtype = getattr(X, "dtype", None)
+    if dtype is not None and dtype.kind == "f":
+        return array.astype(dtype)
+    return array
+
+
+# -- 3. shift score --------------------------------------------------------------
+def score_samples(model, X):
+    """Pseudo-log-likelihood of every row; see the method for the rules."""
+    codes, log_proba = masked_log_proba(model, X)
+    scores = np.zeros(len(codes))
+    for j in range(model.n_features_in_):
+        column = log_proba[j]
+        if column.shape[1] == 0:
+            continue
+        known = codes[:, j] >= 0
+        picked = np.take_along_axis(column, np.maximum(codes[:, [j]], 0), axis=1)[:, 0]
+        unknown = codes[:, j] == UNKNOWN
+        scores += np.where(known, picked, 0.0)
+        scores += np.where(unknown, column.min(axis=1), 0.0)
+    return scores
+
+
+# -- 4. embeddings ---------------------------------------------------------------
+def _labelled_positions(model):
+    """(column name, position) of every labelled position: the placeholder out."""
+    names = column_names(model, placeholder=False)
+    return list(zip(names, range(len(names))))
+
+
+def token_embeddings(model):
+    """Token embeddings, one row per (column, category); see the method."""
+    check_is_fitted(model)
+    module = model.module_
+    weight = module.token_embedding.weight.detach().double().cpu().numpy()
+    offsets = module.category_offsets.cpu().numpy()
+    keys, tokens = [], []
+    for name, j in _labelled_positions(model):
+        labels = list(RESERVED_LABELS) + _category_labels(model, j)
+        keys += [(name, label) for label in labels]
+        tokens += range(offsets[j] - N_RESERVED, offsets[j] + len(labels) - N_RESERVED)
+    index = pd.MultiIndex.from_tuples(keys, names=["column", "category"])
+    frame = pd.DataFrame(
+        weight[tokens], index=index, columns=[f"e{k}" for k in range(weight.shape[1])]
+    )
+    frame.insert(0, "token", np.asarray(tokens, dtype=np.int64))
+    return frame
+
+
+def column_embeddings(model):
+    """Column (position) embeddings, one row per column; see the method."""
+    check_is_fitted(model)
+    weight = model.module_.column_embedding.detach().double().cpu().numpy()
+    names, positions = zip(*_labelled_positions(model))
+    return pd.DataFrame(
+        weight[list(positions)],
+        index=pd.Index(names, name="column"),
+        columns=[f"e{k}" for k in range(weight.shape[1])],
+    )
+
+
+# -- the methods -----------------------------------------------------------------
+class MoELensMixin:
+    """The lens methods of the fitted MoE-CBOW models (estimators and imputer)."""
+
+    def _numeric_fill_values(self):
+        """Value of each bin of each numeric feature for ``impute``; None: midpoints."""
+        return None
+
+    def expert_weights(self, X, *, column=None, aggregate="mean"):
+        """Mixture weights over the column experts used to predict a masked column.
+
+        For each row, the column ``column`` (the target by default) is masked and
+        the gates of the attention at its position are read off: ``pi_ij`` of
+        the paper, the weight with which column ``j``'s value embedding votes
+        in the prediction of column ``i``. The masked position attends to itself
+        too (its MASK token), so the masked column is one of the returned
+        columns: its weight is the share of the prediction that comes from the
+        column's learned prior (MASK token plus column embedding), not from the
+        row.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+            Rows to explain. A missing or unseen cell is an expert too (its
+            MISSING or UNKNOWN token).
+        column : str, default=None
+            Column to mask and explain: a feature name (``x0``, ``x1``, ... for
+            arrays) or the target's name in ``expert_weights``' columns
+            (``"target"``); None means the target. The other columns stay as
+            given (the target, if any, masked).
+        aggregate : {"mean", "rollout"} or None, default="mean"
+            ``"mean"``: the last layer's gates, averaged over heads (with one
+            layer, the paper's model, exactly the head-averaged ``pi_ij``).
+            ``"rollout"``: attention rollout (Abnar and Zuidema, 2020) across
+            layers: ``(A_l + I) / 2`` per layer, ``A_l`` the head-averaged gates
+            and ``I`` the residual connection, multiplied from the last layer
+            down and read at the masked position; with one layer this is
+            ``("mean" + one-hot of the masked column) / 2``. None: every layer's
+            and head's gates at the masked position.
+
+        Returns
+        -------
+        weights : DataFrame
+            Columns: the features' names and the target's (``"target"``, with
+            ``_`` appended while a feature has that name). The imputer has no
+            target; its last column, ``"(constant)"``, is the weight on its
+            constant placeholder position, a learned bias like the masked
+            column's own weight. Rows: ``X``'s index (a RangeIndex for arrays); with
+            ``aggregate=None`` a MultiIndex ``(row, layer, head)``. Every row is
+            non-negative and sums to 1.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from moe_tabular import MoECBOWClassifier
+        >>> X = pd.DataFrame({"color": ["red", "blue"] * 20, "size": [1.0, 2.0] * 20})
+        >>> y = ["warm", "cold"] * 20
+        >>> clf = MoECBOWClassifier(max_epochs=20, random_state=0).fit(X, y)
+        >>> weights = clf.expert_weights(X.head(3))
+        >>> list(weights.columns)
+        ['color', 'size', 'target']
+        >>> weights.sum(axis=1).round(6).tolist()
+        [1.0, 1.0, 1.0]
+        >>> clf.expert_weights(X.head(3), aggregate=None).shape  # 3 rows x 5 heads
+        (15, 3)
+        """
+        return expert_weights(self, X, column=column, aggregate=aggregate)
+
+    def impute(self, X, *, strategy="most_likely", random_state=None):
+        """Fill the missing cells of ``X`` with the model's masked predictions.
+
+        Each missing cell of feature ``j`` (NaN, None or ``pd.NA``) is predicted
+        from the rest of its row exactly as in training: column ``j`` masked,
+        the other missing cells of the row left as MISSING tokens and, for the
+        estimators, the target masked. Unseen categories are observed values
+        and stay as they are.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+            The table, without the target.
+        strategy : {"most_likely", "sample"}, default="most_likely"
+            Take the most likely category, or draw one from the predicted
+            distribution.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws of ``strategy="sample"``.
+
+        Returns
+        -------
+        X_imputed : DataFrame or ndarray of shape (n_samples, n_features_in_)
+            A copy of ``X`` of the same type. A categorical column gets a
+            category seen in fit; a numeric (binned) column the midpoint of the
+            predicted bin for the estimators (:class:`MoECBOWImputer` uses the
+            mean of the bin's training values), rounded in integer columns; a
+            numeric column with few distinct values gets one of them.
+            DataFrame dtypes and float array dtypes are kept.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from moe_tabular import MoECBOWClassifier
+        >>> X = pd.DataFrame({"color": ["red", "blue"] * 20, "size": ["S", "L"] * 20})
+        >>> y = ["warm", "cold"] * 20
+        >>> clf = MoECBOWClassifier(max_epochs=30, random_state=0).fit(X, y)
+        >>> clf.impute(pd.DataFrame({"color": ["red", None], "size": [None, "L"]}))
+          color size
+        0   red    S
+        1  blue    L
+        """
+        return impute(
+            self,
+            X,
+            strategy=strategy,
+            random_state=random_state,
+            numeric_values=self._numeric_fill_values(),
+        )
+
+    def score_samples(self, X):
+        """Pseudo-log-likelihood of each row: higher means more typical.
+
+        ``sum_j log p(x_j | x_-j)`` over the feature columns, each predicted with
+        it alone masked (and the target, if any, masked): the masked-column
+        objective the model was trained on, read as a typicality score. Rows
+        drawn from another distribution (a covariate or correlation shift)
+        score lower. A missing cell contributes 0 (missingness is not scored;
+        compare rows with as many missing cells, or divide by the number of
+        observed ones). An unseen category (UNKNOWN token) contributes the
+        log-probability of the least likely known category of its column in
+        that row: at least as atypical as any seen value.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+            The table, without the target.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Non-positive log-likelihoods (nats).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from moe_tabular import MoECBOWClassifier
+        >>> X = pd.DataFrame({"a": ["x", "y"] * 20, "b": ["x", "y"] * 20})
+        >>> y = [0, 1] * 20
+        >>> clf = MoECBOWClassifier(max_epochs=30, random_state=0).fit(X, y)
+        >>> typical, odd = clf.score_samples(pd.DataFrame({"a": ["x", "x"],
+        ...                                                "b": ["x", "y"]}))
+        >>> bool(typical > odd)
+        True
+        """
+        return score_samples(self, X)
+
+    def token_embeddings(self):
+        """The learned token embeddings, one row per (column, category).
+
+        Rows cover every position: its reserved tokens (categories ``"MASK"``,
+        ``"MISSING"``, ``"UNKNOWN"``), then its categories, labelled by value,
+        numeric bins by interval (``"< 1.5"``, ``"[1.5, 3)"``, ``">= 3"``) and
+        the regressor's target bins by their mean. With
+        ``shared_vocabulary=True`` one token serves category ``k`` of every
+        column (and the reserved tokens are shared): it then appears once per
+        column it serves, with the same ``token`` id and vector; use
+        ``drop_duplicates("token")`` for one row per token.
+
+        Returns
+        -------
+        embeddings : DataFrame
+            MultiIndex ``(column, category)`` (strings; the target's column name
+            as in :meth:`expert_weights`); columns ``token`` (the id) and
+            ``e0, ..., e{d_embedding - 1}``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from moe_tabular import MoECBOWClassifier
+        >>> X = pd.DataFrame({"color": ["red", "blue"] * 5})
+        >>> clf = MoECBOWClassifier(max_epochs=1, d_embedding=4, n_heads=1,
+        ...                         random_state=0).fit(X, ["no", "yes"] * 5)
+        >>> clf.token_embeddings()["token"]
+        column  category
+        color   MASK        0
+                MISSING     1
+                UNKNOWN     2
+                blue        3
+                red         4
+        target  MASK        5
+                MISSING     6
+                UNKNOWN     7
+                no          8
+                yes         9
+        Name: token, dtype: int64
+        """
+        return token_embeddings(self)
+
+    def column_embeddings(self):
+        """The learned column (position) embeddings, one row per column.
+
+        Returns
+        -------
+        embeddings : DataFrame
+            Index: the column names, the target's last (as in
+            :meth:`expert_weights`); columns ``e0, ..., e{d_embedding - 1}``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from moe_tabular import MoECBOWRegressor
+        >>> X = pd.DataFrame({"color": ["red", "blue"] * 5, "size": [1.0, 2.0] * 5})
+        >>> reg = MoECBOWRegressor(max_epochs=1, d_embedding=4, n_heads=1,
+        ...                        random_state=0).fit(X, [1.0, 2.0] * 5)
+        >>> reg.column_embeddings().shape
+        (3, 4)
+        """
+        return column_embeddings(self)

@@ -1,0 +1,83 @@
+"""Column-aware checks shared by the tokenizer and the estimators.
+
+They run before sklearn's ``validate_data`` and catch what it would otherwise
+report from deep inside numpy or narwhals (duplicate column names, date columns
+mixed with numbers). This module never imports torch.
+"""
+
+import pandas as pd
+
+
+def column_label(name, j):
+    """How error messages name column ``j`` called ``name``.
+
+    Examples
+    --------
+    >>> column_label("city", 0), column_label(7, 2)
+    ("'city'", '2 (7)')
+    """
+    return f"{name!r}" if isinstance(name, str) else f"{j} ({name!r})"
+
+
+def _is_date_like(dtype):
+    return (
+        pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_timedelta64_dtype(dtype)
+        or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype))
+    )
+
+
+def check_frame_columns(X):
+    """Raise a clear error for DataFrame columns no validator reports well.
+
+    Parameters
+    ----------
+    X : object
+        The input table; only DataFrames are checked.
+
+    Returns
+    -------
+    X_checkable : object
+        What to hand to sklearn's ``validate_data`` for its checks: ``X`` itself,
+        or for a DataFrame with category columns a copy holding them as
+        ``object``. ``check_array`` otherwise casts a frame mixing category and
+        nullable or bool columns to float, and fails (scikit-learn#25798). The
+        tokenizer still reads the original ``X``.
+
+    Raises
+    ------
+    ValueError
+        If two columns share a name.
+    TypeError
+        If a column holds dates, durations, periods or intervals.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_frame_columns(pd.DataFrame([[1, 2]], columns=["a", "a"]))
+    Traceback (most recent call last):
+    ...
+    ValueError: X has duplicate column names ['a']; give every column a unique name.
+    """
+    if not isinstance(X, pd.DataFrame):
+        return X
+    columns = X.columns
+    if columns.has_duplicates:
+        duplicated = columns[columns.duplicated()].unique().tolist()
+        raise ValueError(
+            f"X has duplicate column names {duplicated}; give every column a "
+            "unique name."
+        )
+    for j, (name, dtype) in enumerate(zip(columns, X.dtypes)):
+        if _is_date_like(dtype):
+            raise TypeError(
+                f"Column {column_label(name, j)} has dtype {dtype}; expected "
+                "category, string, bool or a real number. Convert it (for dates, "
+                "e.g. to the year or a timestamp)."
+            )
+    categorical = [
+        name for name, dtype in X.dtypes.items() if isinstance(dtype, pd.CategoricalDtype)
+    ]
+    if categorical:
+        return X.astype(dict.fromkeys(categorical, object))
+    return X

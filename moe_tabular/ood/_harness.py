@@ -1,0 +1,402 @@
+"""The OOD benchmark harness: suites of (dataset, model, seed) runs.
+
+One run builds a :class:`Task` (training rows, an in-distribution test set and
+an out-of-distribution test set), fits one model on the training rows and
+scores it on both test sets. :func:`run_suite` dispatches runs through joblib,
+locally (``n_jobs``) or on a Dask cluster (``scheduler``), with identical
+results: every run is seeded and uses one thread.
+"""
+
+import contextlib
+import json
+import threading
+import time
+import warnings
+from typing import NamedTuple
+
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+
+from ._models import BASELINES, _split_name, available_models, make_model
+from ._report import score_predictions
+from ._simulation import PAPER_SEEDS, PAPER_SETTINGS
+from ._tasks import _check_dataset, make_task, simulation_name
+
+__all__ = [
+    "SUITES",
+    "Suite",
+    "plan_runs",
+    "run_one",
+    "run_suite",
+]
+
+
+# Runs in one process take turns (threaded Dask workers): the estimator seeds
+# torch's global RNG, and thread counts and warning filters are process-wide.
+_PROCESS_LOCK = threading.Lock()
+# sklearn's notes on tiny classes in 5-fold CV and on test-only categories
+_IGNORED_WARNINGS = ("The least populated class", "Found unknown categories")
+
+
+class Suite(NamedTuple):
+    """Datasets, seeds and models a suite runs by default."""
+
+    datasets: tuple
+    seeds: tuple
+    models: tuple
+    description: str
+
+
+_SIMULATION = tuple(simulation_name(s) for s in PAPER_SETTINGS)
+_REAL = ("heart-disease", "adult", "bank-marketing", "diabetes-130")
+_PAPER_MODELS = ("moe:paper", "moe:default", "logreg", "rf", "gb", "mlp", "hgb")
+_FAST_MODELS = ("moe:default", "logreg", "hgb")
+
+SUITES = {
+    "quick": Suite(
+        ("auto-mpg", "sim-5-0.9-0", "sim-1-0.1-0"),
+        PAPER_SEEDS[:1],
+        _FAST_MODELS,
+        "Auto MPG and two simulation settings, one seed, fast models (~1 min).",
+    ),
+    "paper-simulation": Suite(
+        _SIMULATION,
+        PAPER_SEEDS,
+        _PAPER_MODELS,
+        "The paper's 12 correlation-shift settings x 20 seeds (Tables 3-4).",
+    ),
+    "auto-mpg": Suite(
+        ("auto-mpg",),
+        PAPER_SEEDS,
+        (*_PAPER_MODELS, "ft-transformer", "tab-transformer"),
+        "Auto MPG, train USA, test Europe and Japan (Table 5).",
+    ),
+    "real": Suite(
+        _REAL,
+        PAPER_SEEDS[:5],
+        _PAPER_MODELS,
+        "UCI tables split by their natural domain (needs data_dir).",
+    ),
+}
+SUITES["paper"] = Suite(
+    _SIMULATION + ("auto-mpg",),
+    PAPER_SEEDS,
+    SUITES["auto-mpg"].models,
+    "paper-simulation and auto-mpg.",
+)
+SUITES["all"] = Suite(
+    SUITES["paper"].datasets + _REAL,
+    PAPER_SEEDS[:5],
+    SUITES["auto-mpg"].models,
+    "Every dataset, five seeds.",
+)
+
+
+@contextlib.contextmanager
+def _one_thread_at_a_time(n_threads):
+    """Hold the process lock; run torch and BLAS on ``n_threads`` threads.
+
+    Nested joblib calls (inside scikit-learn) run sequentially, never on the
+    suite's backend: on a Dask worker they would otherwise wait for the
+    cluster's busy workers.
+    """
+    import torch
+    from joblib import parallel_config
+    from threadpoolctl import threadpool_limits
+
+    with _PROCESS_LOCK, parallel_config(backend="sequential"):
+        torch_threads = torch.get_num_threads()
+        limits = threadpool_limits(n_threads) if n_threads else None
+        try:
+            if n_threads:
+                torch.set_num_threads(n_threads)
+            yield
+        finally:
+            torch.set_num_threads(torch_threads)
+            if limits is not None:
+                limits.restore_original_limits()
+
+
+def _score(model, X, y, bin_target):
+    if len(y) == 0:
+        return score_predictions(y, y, bin_target=bin_target)
+    return score_predictions(
+        y,
+        model.predict(X),
+        proba=model.predict_proba(X),
+        classes=model.classes_,
+        bin_target=bin_target,
+    )
+
+
+def _label(model, params):
+    """Model name with its overrides: ``moe:default[shared_vocabulary=True]``."""
+    family, config = _split_name(model)
+    name = f"{family}:{config}" if family == "moe" else model
+    if params and family == "moe":
+        name += "[" + ",".join(f"{k}={v!r}" for k, v in params.items()) + "]"
+    return name
+
+
+def _described_params(model, fitted):
+    if _split_name(model)[0] == "moe":
+        described = fitted.get_params()
+        del described["random_state"]  # the seed column
+    elif hasattr(fitted, "best_params_"):
+        described = {k.split("__")[-1]: v for k, v in fitted.best_params_.items()}
+    else:
+        return ""
+    return json.dumps(described, sort_keys=True, default=str)
+
+
+def run_one(
+    *,
+    dataset,
+    model,
+    seed,
+    params=None,
+    moe_configs=None,
+    data_dir=None,
+    id_test_size=0.2,
+    max_train_rows=None,
+    keep_domain=False,
+    n_threads=1,
+):
+    """Fit one model on one task and score it in and out of distribution.
+
+    Parameters
+    ----------
+    dataset : str
+        Dataset name (see :func:`make_task`).
+
+    model : str
+        Model name (see :func:`make_model`).
+
+    seed : int
+        Seed of the task and of the model.
+
+    params : dict or None, default=None
+        Overrides of a MoE config's parameters.
+
+    moe_configs : dict or None, default=None
+        Configs added to :data:`MOE_CONFIGS`.
+
+    data_dir, id_test_size, max_train_rows, keep_domain
+        As in :func:`make_task`.
+
+    n_threads : int or None, default=1
+        Threads of torch and of the BLAS libraries during the run (restored
+        afterwards); one thread makes results independent of ``n_jobs`` and of
+        the backend. None leaves them as they are.
+
+    Returns
+    -------
+    row : dict
+        ``dataset``, ``split``, ``model``, ``seed``, the sizes ``n_train``,
+        ``n_id``, ``n_ood``, ``id_accuracy``, ``ood_accuracy``, ``gap``
+        (ID minus OOD accuracy), ``id_mse``, ``ood_mse``, ``id_log_loss``,
+        ``ood_log_loss``, ``fit_time`` (seconds) and ``params`` (JSON: the
+        MoE parameters, or the grid search's best parameters).
+
+    Examples
+    --------
+    >>> from moe_tabular.ood import run_one
+    >>> row = run_one(dataset="auto-mpg", model="logreg", seed=0)
+    >>> row["n_train"], row["n_id"], row["n_ood"], round(row["ood_accuracy"], 3)
+    (196, 49, 140, 0.657)
+    """
+    task = make_task(
+        dataset,
+        seed=seed,
+        data_dir=data_dir,
+        id_test_size=id_test_size,
+        max_train_rows=max_train_rows,
+        keep_domain=keep_domain,
+    )
+    estimator = make_model(
+        model, task, seed=seed, params=params, moe_configs=moe_configs
+    )
+    with _one_thread_at_a_time(n_threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for message in _IGNORED_WARNINGS:
+            warnings.filterwarnings("ignore", message, UserWarning)
+        start = time.perf_counter()
+        estimator.fit(task.X_train, task.y_train)
+        fit_time = time.perf_counter() - start
+        scores_id = _score(estimator, task.X_id, task.y_id, task.bin_target)
+        scores_ood = _score(estimator, task.X_ood, task.y_ood, task.bin_target)
+    row = {
+        "dataset": dataset,
+        "split": task.split,
+        "model": _label(model, params),
+        "seed": seed,
+        "n_train": len(task.y_train),
+        "n_id": len(task.y_id),
+        "n_ood": len(task.y_ood),
+    }
+    row["id_accuracy"] = scores_id["accuracy"]
+    row["ood_accuracy"] = scores_ood["accuracy"]
+    row["gap"] = row["id_accuracy"] - row["ood_accuracy"]
+    for metric in ("mse", "log_loss"):
+        row[f"id_{metric}"] = scores_id[metric]
+        row[f"ood_{metric}"] = scores_ood[metric]
+    row["fit_time"] = fit_time
+    row["params"] = _described_params(model, estimator)
+    return row
+
+
+def _check_models(models, moe_configs):
+    known = set(available_models(moe_configs))
+    for model in models:
+        family, config = _split_name(model)
+        name = f"moe:{config}" if family == "moe" else model
+        if name in known:
+            continue
+        if model in BASELINES:  # an optional baseline that is not installed
+            raise ValueError(f"Model {model!r} needs pytorch_tabular, not installed.")
+        raise ValueError(
+            f"Unknown model {model!r}; available: {', '.join(sorted(known))}."
+        )
+
+
+def plan_runs(
+    suite="quick", *, datasets=None, models=None, seeds=None, moe_configs=None
+):
+    """The (dataset, model, seed) runs of a suite, in order.
+
+    Parameters
+    ----------
+    suite : str, default="quick"
+        A name in :data:`SUITES`; it gives the defaults of the three lists.
+
+    datasets, models, seeds : list or None, default=None
+        Replace the suite's datasets, models or seeds. Optional models of the
+        suite (pytorch-tabular's) are left out when not installed; asked for
+        explicitly, they raise.
+
+    moe_configs : dict or None, default=None
+        Configs added to :data:`MOE_CONFIGS`.
+
+    Returns
+    -------
+    runs : list of tuple
+        ``(dataset, model, seed)`` triples, dataset-major.
+
+    Examples
+    --------
+    >>> from moe_tabular.ood import plan_runs
+    >>> plan_runs("quick", models=["logreg"], seeds=[1, 2])[:3]
+    [('auto-mpg', 'logreg', 1), ('auto-mpg', 'logreg', 2), ('sim-5-0.9-0', 'logreg', 1)]
+    """
+    if suite not in SUITES:
+        raise ValueError(f"Unknown suite {suite!r}; choose from {sorted(SUITES)}.")
+    defaults = SUITES[suite]
+    datasets = list(defaults.datasets if datasets is None else datasets)
+    seeds = list(defaults.seeds if seeds is None else seeds)
+    if models is None:
+        known = set(available_models(moe_configs))
+        models = [m for m in defaults.models if m in known or m.startswith("moe")]
+    for dataset in datasets:
+        _check_dataset(dataset)
+    _check_models(models, moe_configs)
+    return [(d, m, int(s)) for d in datasets for m in models for s in seeds]
+
+
+def _indexed_run(index, kwargs):
+    return index, run_one(**kwargs)
+
+
+def run_suite(
+    suite="quick",
+    *,
+    datasets=None,
+    models=None,
+    seeds=None,
+    params=None,
+    moe_configs=None,
+    data_dir=None,
+    id_test_size=0.2,
+    max_train_rows=None,
+    keep_domain=False,
+    n_jobs=1,
+    scheduler=None,
+    progress=False,
+):
+    """Run every (dataset, model, seed) of a suite and collect one row per run.
+
+    Parameters
+    ----------
+    suite : str, default="quick"
+        A name in :data:`SUITES`: ``"quick"``, ``"paper-simulation"``,
+        ``"auto-mpg"``, ``"paper"`` (both), ``"real"`` or ``"all"``.
+
+    datasets, models, seeds : list or None, default=None
+        Replace the suite's defaults (see :func:`plan_runs`).
+
+    params : dict or None, default=None
+        Overrides applied to every MoE model's config (e.g.
+        ``{"shared_vocabulary": True}``); the model's label shows them.
+
+    moe_configs : dict or None, default=None
+        Named configs added to :data:`MOE_CONFIGS`, run as ``"moe:<name>"``.
+
+    data_dir, id_test_size, max_train_rows, keep_domain
+        As in :func:`make_task`.
+
+    n_jobs : int, default=1
+        Runs in parallel (joblib; -1: one per core). Each run uses one thread.
+
+    scheduler : str, dask.distributed.Client or None, default=None
+        Address of a Dask scheduler (or a client): runs go to its workers
+        through joblib's Dask backend (needs ``dask[distributed]``); results are
+        identical to local ones. ``n_jobs`` is then ignored.
+
+    progress : bool, default=False
+        Show a tqdm progress bar on stderr.
+
+    Returns
+    -------
+    results : pandas.DataFrame
+        One row per run, in :func:`plan_runs` order; columns as in
+        :func:`run_one`.
+    """
+    from joblib import Parallel, delayed, parallel_config
+    from tqdm import tqdm
+
+    runs = plan_runs(
+        suite, datasets=datasets, models=models, seeds=seeds, moe_configs=moe_configs
+    )
+    if data_dir is None:
+        needy = sorted({d for d, _, _ in runs if d in _REAL})
+        if needy:
+            raise ValueError(f"Datasets {needy} are read from files: pass data_dir.")
+    common = {
+        "params": params,
+        "moe_configs": moe_configs,
+        "data_dir": None if data_dir is None else str(data_dir),
+        "id_test_size": id_test_size,
+        "max_train_rows": max_train_rows,
+        "keep_domain": keep_domain,
+    }
+    jobs = [
+        delayed(_indexed_run)(i, {"dataset": d, "model": m, "seed": s, **common})
+        for i, (d, m, s) in enumerate(runs)
+    ]
+    client = None
+    if scheduler is not None:
+        from dask.distributed import Client
+
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        config = parallel_config(backend="dask", n_jobs=-1)
+    else:
+        config = parallel_config(n_jobs=n_jobs)
+    rows = [None] * len(jobs)
+    try:
+        with config:
+            results = Parallel(return_as="generator_unordered")(jobs)
+            for index, row in tqdm(results, total=len(jobs), disable=not progress):
+                rows[index] = row
+    finally:
+        if client is not None and client is not scheduler:
+            client.close()
+    return pd.DataFrame(rows)

@@ -1,0 +1,347 @@
+"""The OOD benchmark harness (moe_tabular.ood) and its CLI (python -m benchmarks ood).
+
+Fits are tiny (a few epochs on Auto MPG); the paper suites themselves run in
+``benchmarks/``, never here.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.preprocessing import OneHotEncoder
+from threadpoolctl import threadpool_limits
+
+from moe_tabular.ood import (
+    MOE_CONFIGS,
+    PAPER_GRIDS,
+    PAPER_SEEDS,
+    PAPER_SETTINGS,
+    PUBLISHED,
+    SUITES,
+    make_correlation_shift,
+    make_model,
+    make_task,
+    parse_params,
+    plan_runs,
+    plot_results,
+    pytorch_tabular_available,
+    results_to_markdown,
+    run_one,
+    run_suite,
+    score_predictions,
+    summarize_results,
+)
+
+DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+TINY = {"max_epochs": 2}  # MoE override: the runs only need to be deterministic
+NOT_COMPARED = ["fit_time"]  # wall-clock time, the one non-deterministic column
+
+
+@pytest.fixture(scope="module")
+def data_dir():
+    assert DATA_DIR.is_dir(), f"The UCI tables are expected in {DATA_DIR}."
+    return DATA_DIR
+
+
+@pytest.fixture(scope="module")
+def auto_mpg():
+    return make_task("auto-mpg", seed=1)
+
+
+@pytest.fixture(scope="module")
+def reference_runs():
+    """Two datasets x two models x two seeds, run in this process."""
+    return run_suite(
+        "quick",
+        datasets=["auto-mpg"],
+        models=["moe", "logreg"],
+        seeds=[1, 2],
+        params=TINY,
+    )
+
+
+# -- suites ----------------------------------------------------------------------
+def test_suites_list_their_runs():
+    simulation = plan_runs("paper-simulation")
+    assert len(simulation) == 12 * 20 * len(SUITES["paper-simulation"].models)
+    assert {d for d, _, _ in simulation} == {
+        f"sim-{c}-{r:g}-{n:g}" for c, r, n in PAPER_SETTINGS
+    }
+    assert sorted({s for _, _, s in simulation}) == sorted(PAPER_SEEDS)
+    models = {m for _, m, _ in plan_runs("paper")}
+    assert {"moe:paper", "moe:default", "logreg", "rf", "gb", "mlp", "hgb"} <= models
+    assert {d for d, _, _ in plan_runs("real")} == {
+        "heart-disease", "adult", "bank-marketing", "diabetes-130",
+    }  # fmt: skip
+    quick = plan_runs("quick")
+    assert {d for d, _, _ in quick} >= {"auto-mpg"} and len(quick) <= 12
+
+
+def test_optional_models_follow_pytorch_tabular():
+    models = {m for _, m, _ in plan_runs("auto-mpg")}
+    assert ("ft-transformer" in models) == pytorch_tabular_available()
+    if not pytorch_tabular_available():
+        with pytest.raises(ValueError, match="pytorch_tabular"):
+            plan_runs("auto-mpg", models=["ft-transformer"])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"datasets": ["iris"]}, "Unknown dataset 'iris'"),
+        ({"models": ["svm"]}, "Unknown model 'svm'"),
+        ({"models": ["moe:huge"]}, "Unknown model 'moe:huge'"),
+    ],
+)
+def test_unknown_names_raise_before_any_run(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plan_runs("quick", **kwargs)
+    with pytest.raises(ValueError, match="Unknown suite"):
+        plan_runs("nope")
+
+
+def test_real_tables_need_a_data_dir():
+    with pytest.raises(ValueError, match="data_dir"):
+        run_suite("quick", datasets=["adult"], models=["logreg"], seeds=[1])
+
+
+# -- tasks -----------------------------------------------------------------------
+def test_simulation_task_is_the_paper_data_plus_an_id_test_set():
+    task = make_task("sim-5-0.9-0", seed=4951, n_train=400, n_test=300)
+    paper = make_correlation_shift(
+        n_core_features=5, corr=0.9, x_noise=0.0, n_train=400, n_test=300,
+        random_state=4951,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(task.X_train, paper.X_train)
+    pd.testing.assert_series_equal(task.y_ood, paper.y_test)
+    assert task.X_id.shape == (300, 5) and task.bin_target
+    assert task.y_id.between(0, 9).all() and task.X_id.isin(range(10)).all().all()
+    # the ID set follows the training correlations, the OOD set the flipped ones
+    corr_id = task.X_id.corr().abs().to_numpy()[np.triu_indices(5, 1)].mean()
+    corr_ood = task.X_ood.corr().abs().to_numpy()[np.triu_indices(5, 1)].mean()
+    assert corr_id > 0.7 > 0.3 > corr_ood
+
+
+def test_auto_mpg_split_drops_the_domain_column(auto_mpg):
+    assert "origin" not in auto_mpg.X_train.columns
+    assert list(auto_mpg.X_train.columns) == list(auto_mpg.X_ood.columns)
+    assert (len(auto_mpg.y_train), len(auto_mpg.y_id), len(auto_mpg.y_ood)) == (
+        196, 49, 140,
+    )  # fmt: skip
+    assert auto_mpg.n_columns == 7 and auto_mpg.bin_target
+    kept = make_task("auto-mpg", seed=1, keep_domain=True)
+    assert set(kept.X_train["origin"]) == {"USA"}
+    assert set(kept.X_ood["origin"]) == {"Europe", "Japan"}
+    paper = make_task("auto-mpg", seed=1, id_test_size=0)
+    assert (len(paper.y_train), len(paper.y_id)) == (245, 0)
+
+
+def test_real_table_split_subsample_and_categoricals(data_dir):
+    task = make_task("heart-disease", seed=3, data_dir=data_dir, max_train_rows=200)
+    assert "site" not in task.X_train.columns and not task.bin_target
+    assert len(task.y_train) == 200 and len(task.y_id) == 120
+    assert len(task.y_ood) == 323  # Switzerland and VA
+    assert {"sex", "cp", "thal"} <= set(task.categorical)
+    assert "age" not in task.categorical
+    again = make_task("heart-disease", seed=3, data_dir=data_dir, max_train_rows=200)
+    pd.testing.assert_frame_equal(task.X_train, again.X_train)
+
+
+# -- models ----------------------------------------------------------------------
+def test_moe_configs_and_overrides(auto_mpg):
+    sim = make_task("sim-1-0.1-0", seed=1, n_train=50, n_test=20)
+    paper = make_model("moe:paper", sim, seed=7).get_params()
+    assert paper["batch_size"] == 21 and paper["random_state"] == 7  # 128 / 6
+    for key, value in MOE_CONFIGS["paper"].items():
+        if key != "batch_size":
+            assert paper[key] == value
+    assert make_model("moe:paper", auto_mpg, seed=0).batch_size == 18  # 128 / 7
+    default = make_model("moe", auto_mpg, seed=0, params={"shared_vocabulary": True})
+    assert default.shared_vocabulary is True
+    extra = {"wide": {"d_embedding": 40}}
+    wide = make_model("moe:wide", auto_mpg, seed=0, moe_configs=extra)
+    assert wide.d_embedding == 40
+    with pytest.raises(ValueError, match="Unknown MoE config"):
+        make_model("moe:wide", auto_mpg, seed=0)
+
+
+def test_baselines_use_the_paper_grids_on_one_hot_features(auto_mpg):
+    for name in ("rf", "gb", "mlp"):
+        search = make_model(name, auto_mpg, seed=0)
+        assert isinstance(search, GridSearchCV) and search.scoring == "accuracy"
+        assert isinstance(search.cv, StratifiedKFold) and search.cv.n_splits == 5
+        grid = {k.split("__")[1]: v for k, v in search.param_grid.items()}
+        assert grid == PAPER_GRIDS[name]
+        encoder = search.estimator[0].transformers[0][1]
+        assert isinstance(encoder, OneHotEncoder) and encoder.drop == "first"
+    logreg = make_model("logreg", auto_mpg, seed=0)
+    assert logreg[-1].max_iter == 2000
+    Xt = logreg[0].fit_transform(auto_mpg.X_train)
+    assert Xt.shape == (196, 6 * 2)  # 6 columns of 3 bins, first bin dropped
+    mlp = make_model("mlp", auto_mpg, seed=0).estimator[-1]
+    assert (mlp.learning_rate_init, mlp.max_iter) == (0.01, 2000)
+
+
+def test_hgb_declares_the_categorical_columns(data_dir):
+    task = make_task("heart-disease", seed=0, data_dir=data_dir, max_train_rows=150)
+    with threadpool_limits(1):  # OpenMP on a busy machine is slow for tiny fits
+        model = make_model("hgb", task, seed=0).fit(task.X_train, task.y_train)
+    hgb = model[-1]
+    assert isinstance(hgb, HistGradientBoostingClassifier)
+    assert hgb.is_categorical_.sum() == len(task.categorical)
+    assert model.predict_proba(task.X_ood).shape == (len(task.y_ood), 2)
+
+
+def test_optional_transformers_raise_without_pytorch_tabular(auto_mpg):
+    if pytorch_tabular_available():
+        assert make_model("ft-transformer", auto_mpg, seed=0).model == "FTTransformer"
+    else:
+        with pytest.raises(ImportError, match="pytorch_tabular"):
+            make_model("tab-transformer", auto_mpg, seed=0)
+
+
+def test_parse_params():
+    assert parse_params(["a=1", "b=(50,)", "c=None", "d=adam"]) == {
+        "a": 1, "b": (50,), "c": None, "d": "adam",
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="key=value"):
+        parse_params(["oops"])
+
+
+# -- metrics ---------------------------------------------------------------------
+def test_scores_of_hand_made_predictions():
+    scores = score_predictions([0, 1, 2, 3], [0, 1, 3, 1], proba=None, bin_target=True)
+    assert scores["accuracy"] == 0.5 and scores["mse"] == (0 + 0 + 1 + 4) / 4
+    assert np.isnan(scores["log_loss"])
+    proba = [[0.8, 0.2], [0.4, 0.6], [0.5, 0.5]]
+    scores = score_predictions(
+        ["a", "b", "c"], ["a", "b", "a"], proba=proba, classes=["a", "b"]
+    )
+    eps = np.finfo(np.float64).eps
+    expected = -(np.log(0.8) + np.log(0.6) + np.log(eps)) / 3  # "c" never trained
+    assert scores["log_loss"] == pytest.approx(expected)
+    assert np.isnan(scores["mse"])  # labels are not bin indices
+    empty = score_predictions([], [], bin_target=True)
+    assert all(np.isnan(v) for v in empty.values())
+
+
+def test_run_one_row(auto_mpg):
+    row = run_one(dataset="auto-mpg", model="moe", seed=1, params=TINY)
+    assert row["model"] == "moe:default[max_epochs=2]"
+    assert (row["n_train"], row["n_id"], row["n_ood"]) == (196, 49, 140)
+    assert row["gap"] == pytest.approx(row["id_accuracy"] - row["ood_accuracy"])
+    assert 0 <= row["ood_mse"] <= 4 and row["ood_log_loss"] > 0
+    assert json.loads(row["params"])["max_epochs"] == 2
+    grid = run_one(dataset="auto-mpg", model="logreg", seed=1)
+    assert grid["ood_accuracy"] == pytest.approx(0.657, abs=0.06)  # paper: .657
+
+
+# -- determinism and backends ----------------------------------------------------
+def test_runs_are_deterministic(reference_runs):
+    again = run_suite(
+        "quick", datasets=["auto-mpg"], models=["moe", "logreg"], seeds=[1, 2],
+        params=TINY,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(
+        reference_runs.drop(columns=NOT_COMPARED), again.drop(columns=NOT_COMPARED)
+    )
+    moe = reference_runs[reference_runs["model"].str.startswith("moe")]
+    assert moe["ood_log_loss"].nunique() == 2  # the seed changes the run
+
+
+def test_n_jobs_2_gives_identical_results(reference_runs):
+    parallel = run_suite(
+        "quick", datasets=["auto-mpg"], models=["moe", "logreg"], seeds=[1, 2],
+        params=TINY, n_jobs=2,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(
+        reference_runs.drop(columns=NOT_COMPARED), parallel.drop(columns=NOT_COMPARED)
+    )
+
+
+def test_dask_backend_gives_identical_results(reference_runs):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+    ) as cluster:
+        on_dask = run_suite(
+            "quick", datasets=["auto-mpg"], models=["moe", "logreg"], seeds=[1, 2],
+            params=TINY, scheduler=cluster.scheduler_address,
+        )  # fmt: skip
+    # Threaded workers share this process; lbfgs sums may differ in the last bit
+    # with memory alignment, so floats compare to 1e-12 (accuracies exactly).
+    exact = ["dataset", "model", "seed", "id_accuracy", "ood_accuracy", "params"]
+    pd.testing.assert_frame_equal(reference_runs[exact], on_dask[exact])
+    pd.testing.assert_frame_equal(
+        reference_runs.drop(columns=NOT_COMPARED),
+        on_dask.drop(columns=NOT_COMPARED),
+        check_exact=False,
+        rtol=1e-12,
+    )
+
+
+# -- reports ---------------------------------------------------------------------
+def test_summary_markdown_and_plot(reference_runs, tmp_path):
+    summary = summarize_results(reference_runs)
+    assert list(summary["model"]) == ["moe:default[max_epochs=2]", "logreg"]
+    assert (summary["n_seeds"] == 2).all()
+    logreg = reference_runs[reference_runs["model"] == "logreg"]["ood_accuracy"]
+    row = summary.set_index("model").loc["logreg"]
+    assert row["ood_accuracy_mean"] == pytest.approx(logreg.mean())
+    assert row["ood_accuracy_std"] == pytest.approx(logreg.std())
+    assert row["published_ood_accuracy"] == PUBLISHED["auto-mpg"]["logreg"]["accuracy"]
+    markdown = results_to_markdown(reference_runs)
+    assert "### auto-mpg (origin: USA -> Europe, Japan)" in markdown
+    line = next(x for x in markdown.splitlines() if x.startswith("| moe:default"))
+    assert line.rstrip(" |").endswith("0.793 | 0.207")  # the paper's attention
+    assert f"{logreg.mean():.3f} ± {logreg.std():.3f}" in markdown
+    plot_results(reference_runs, tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").stat().st_size > 1000
+
+
+def test_published_simulation_numbers():
+    assert PUBLISHED["sim-5-0.9-0"]["moe"] == {"accuracy": 0.392, "mse": 1.633}
+    assert PUBLISHED["sim-1-0.1-0"]["rf"]["mse"] == 2.694  # best baseline there
+    assert np.isnan(PUBLISHED["sim-1-0.1-0"]["gb"]["mse"])
+    assert len(PUBLISHED) == 13
+
+
+# -- command line ----------------------------------------------------------------
+def test_cli_help(capsys):
+    from benchmarks import __main__ as dispatcher
+    from benchmarks import bench_ood
+
+    with pytest.raises(SystemExit) as exit_:
+        bench_ood.main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--suite", "--models", "--seeds", "--n-jobs", "--scheduler",
+                   "--data-dir", "--quick", "--out", "--param"):  # fmt: skip
+        assert option in out
+    assert dispatcher.main([]) == 0 and "ood" in capsys.readouterr().out
+    assert dispatcher.main(["nope"]) == 2
+
+
+def test_cli_tiny_run_writes_csv_markdown_and_png(tmp_path, capsys):
+    from benchmarks import bench_ood
+
+    code = bench_ood.main([
+        "--datasets", "auto-mpg", "--models", "moe,logreg", "--seeds", "1",
+        "--param", "max_epochs=2", "--config", "wide=default,d_embedding=10",
+        "--models", "moe:wide", "--n-jobs", "1", "--no-progress",
+        "--out", str(tmp_path),
+    ])  # fmt: skip
+    assert code == 0
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert list(runs["model"]) == [
+        "moe:default[max_epochs=2]", "logreg", "moe:wide[max_epochs=2]",
+    ]  # fmt: skip
+    assert json.loads(runs["params"][2])["d_embedding"] == 10
+    printed = capsys.readouterr().out
+    assert "| logreg | 1 |" in printed
+    assert (tmp_path / "summary.md").read_text() in printed
+    assert (tmp_path / "accuracy.png").stat().st_size > 1000

@@ -1,0 +1,275 @@
+"""The MoE lens: expert weights, imputation, the shift score and embeddings."""
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+
+from moe_tabular import (
+    MoECBOWClassifier,
+    MoECBOWImputer,
+    MoECBOWRegressor,
+    plot_expert_weights,
+)
+from moe_tabular._lens import masked_log_proba
+
+from .conftest import FAST
+
+KEY_FAST = {**FAST, "max_epochs": 30}
+
+
+def make_key_table(n_rows=200, seed=0):
+    """The target follows 'key' alone; 'twin' copies 'left'; 'num' is noise."""
+    rng = np.random.default_rng(seed)
+    left = rng.choice(["x", "y", "z"], size=n_rows)
+    frame = pd.DataFrame(
+        {
+            "left": pd.Categorical(left),
+            "key": pd.Categorical(rng.choice(list("abcd"), size=n_rows)),
+            "twin": pd.Series(left, dtype="string"),
+            "num": rng.normal(size=n_rows),
+        }
+    )
+    target = np.where(frame["key"].isin(["a", "b"]), "yes", "no")
+    return frame, target
+
+
+@pytest.fixture(scope="module")
+def key_table():
+    return make_key_table()
+
+
+@pytest.fixture(scope="module")
+def classifier(key_table):
+    frame, target = key_table
+    return MoECBOWClassifier(**KEY_FAST).fit(frame, target)
+
+
+@pytest.fixture(scope="module")
+def imputer(key_table):
+    frame, _ = key_table
+    return MoECBOWImputer(**KEY_FAST).fit(frame)
+
+
+# -- expert weights --------------------------------------------------------------
+@pytest.mark.parametrize("aggregate", ["mean", "rollout", None])
+def test_expert_weights_are_distributions_over_named_columns(classifier, key_table,
+                                                             aggregate):
+    frame, _ = key_table
+    weights = classifier.expert_weights(frame.head(7), aggregate=aggregate)
+    assert list(weights.columns) == ["left", "key", "twin", "num", "target"]
+    assert (weights.to_numpy() >= 0).all()
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-6)
+    if aggregate is None:
+        assert weights.index.names == ["row", "layer", "head"]
+        assert len(weights) == 7 * 1 * classifier.n_heads
+    else:
+        assert weights.index.equals(frame.head(7).index)
+
+
+def test_the_column_the_target_depends_on_gets_most_weight(classifier, key_table):
+    frame, target = key_table
+    assert (classifier.predict(frame) == target).mean() > 0.95
+    mean = classifier.expert_weights(frame).mean()
+    others = mean.drop(["key", "target"])
+    assert mean["key"] > 1.5 * others.max(), mean.round(3).to_dict()
+
+
+def test_rollout_reduces_to_half_mean_plus_self_for_one_layer(classifier, key_table):
+    frame, _ = key_table
+    mean = classifier.expert_weights(frame.head(5))
+    rollout = classifier.expert_weights(frame.head(5), aggregate="rollout")
+    expected = mean / 2
+    expected["target"] += 0.5
+    np.testing.assert_allclose(rollout, expected, rtol=1e-6)
+
+
+def test_rollout_across_two_layers_is_a_distribution(key_table):
+    frame, target = key_table
+    model = MoECBOWClassifier(**{**FAST, "max_epochs": 2}, n_layers=2, n_heads=2)
+    model.fit(frame.head(60), target[:60])
+    per_head = model.expert_weights(frame.head(4), aggregate=None)
+    assert per_head.index.get_level_values("layer").unique().tolist() == [0, 1]
+    rollout = model.expert_weights(frame.head(4), aggregate="rollout")
+    np.testing.assert_allclose(rollout.sum(axis=1), 1.0, rtol=1e-6)
+    assert (rollout["target"] >= 0.25).all()  # two residual halves at least
+
+
+def test_expert_weights_of_a_feature_column_and_errors(classifier, imputer, key_table):
+    frame, _ = key_table
+    twin = imputer.expert_weights(frame, column="twin").mean()
+    assert list(twin.index) == ["left", "key", "twin", "num", "(constant)"]
+    assert twin["left"] == twin.drop(["twin", "(constant)"]).max()  # its copy
+    assert classifier.expert_weights(frame.head(2), column="left").shape == (2, 5)
+    with pytest.raises(ValueError, match="no target column"):
+        imputer.expert_weights(frame.head(2))
+    with pytest.raises(ValueError, match="'colour' is not one of"):
+        classifier.expert_weights(frame.head(2), column="colour")
+    with pytest.raises(ValueError, match="aggregate="):
+        classifier.expert_weights(frame.head(2), aggregate="max")
+    with pytest.raises(ValueError, match="key"):
+        classifier.expert_weights(frame.drop(columns="key"))
+
+
+def test_plot_expert_weights_draws_heatmap_and_bars(classifier, key_table):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame, _ = key_table
+    weights = classifier.expert_weights(frame)
+    heatmap, bars = plot_expert_weights(weights, max_rows=10)
+    assert heatmap.images[0].get_array().shape == (10, 5)
+    assert len(bars.patches) == 5
+    with pytest.raises(ValueError, match="one row per sample"):
+        plot_expert_weights(classifier.expert_weights(frame.head(2), aggregate=None))
+    plt.close("all")
+
+
+def test_plot_without_matplotlib_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        plot_expert_weights(pd.DataFrame({"a": [1.0]}))
+
+
+# -- imputation ------------------------------------------------------------------
+def with_holes(frame, column, rows):
+    holed = frame.copy()
+    holed.loc[holed.index[rows], column] = None
+    return holed
+
+
+def test_imputer_recovers_a_column_from_its_copy(imputer, key_table):
+    frame, _ = key_table
+    rows = np.arange(0, 200, 3)
+    holed = with_holes(frame, "twin", rows)
+    filled = imputer.transform(holed)
+    assert filled.dtypes.equals(frame.dtypes)
+    assert filled["twin"].notna().all()
+    pd.testing.assert_frame_equal(filled.drop(index=rows), frame.drop(index=rows))
+    accuracy = (filled["twin"].iloc[rows] == frame["twin"].iloc[rows]).mean()
+    assert accuracy > 0.9
+    filled = imputer.transform(with_holes(frame, "left", rows))  # category dtype too
+    assert (filled["left"].iloc[rows] == frame["left"].iloc[rows]).mean() > 0.9
+
+
+def test_numeric_cells_get_the_training_mean_of_the_predicted_bin(imputer, key_table):
+    frame, _ = key_table
+    filled = imputer.transform(with_holes(frame, "num", [0, 1, 2]))
+    j = list(frame.columns).index("num")
+    assert set(filled["num"].iloc[:3]) <= set(imputer.bin_means_[j])
+    assert imputer.bin_means_[0] is None  # categorical
+    codes = imputer.tokenizer_.encode(frame)[:, j]
+    np.testing.assert_allclose(imputer.bin_means_[j][codes[3]],
+                               frame["num"][codes == codes[3]].mean())
+
+
+def test_estimator_impute_uses_bin_midpoints_and_keeps_array_dtype():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.integers(0, 2, 60), rng.normal(size=60)])
+    X = X.astype(np.float32)
+    model = MoECBOWRegressor(**{**FAST, "max_epochs": 3}).fit(X, X[:, 1])
+    holed = X[:4].copy()
+    holed[:2, 1] = np.nan
+    holed[2, 0] = np.nan
+    filled = model.impute(holed)
+    assert filled.dtype == np.float32 and not np.isnan(filled).any()
+    edges = model.tokenizer_.encoders_[1].bin_edges_[0]
+    midpoints = ((edges[1:] + edges[:-1]) / 2).astype(np.float32)
+    assert set(filled[:2, 1]) <= set(midpoints)
+    assert filled[2, 0] in (0.0, 1.0)  # few distinct values: one of them
+    np.testing.assert_array_equal(filled[3], X[3])
+
+
+def test_impute_sample_is_reproducible_and_draws_known_categories(imputer, key_table):
+    frame, _ = key_table
+    holed = with_holes(frame, "key", np.arange(60))
+    first = imputer.impute(holed, strategy="sample", random_state=0)
+    again = imputer.impute(holed, strategy="sample", random_state=0)
+    pd.testing.assert_frame_equal(first, again)
+    assert set(first["key"].iloc[:60]) <= set("abcd")
+    assert first["key"].iloc[:60].nunique() > 1  # 'key' is unpredictable: draws vary
+    with pytest.raises(ValueError, match="strategy="):
+        imputer.impute(holed, strategy="mean")
+
+
+def test_imputer_in_a_pipeline_and_its_errors(key_table):
+    frame, _ = key_table
+    X = frame[["num"]].assign(double=2 * frame["num"]).to_numpy()
+    X[::5, 1] = np.nan
+    pipe = make_pipeline(MoECBOWImputer(**{**FAST, "max_epochs": 3}), SimpleImputer())
+    out = pipe.fit_transform(X)
+    assert out.shape == X.shape and not np.isnan(out).any()
+    np.testing.assert_array_equal(out[1::5], X[1::5])
+    assert pipe[0].get_feature_names_out().tolist() == ["x0", "x1"]
+    with pytest.raises(ValueError, match="early_stopping=False"):
+        MoECBOWImputer(early_stopping=True).fit(X)
+
+
+# -- shift score -----------------------------------------------------------------
+def test_score_samples_is_lower_for_rows_that_break_a_dependence(imputer, classifier,
+                                                                 key_table):
+    frame, _ = key_table
+    broken = frame.copy()
+    broken["twin"] = broken["twin"].map({"x": "y", "y": "z", "z": "x"})
+    for model in (imputer, classifier):
+        typical, odd = model.score_samples(frame), model.score_samples(broken)
+        assert typical.shape == (len(frame),) and (typical <= 0).all()
+        assert np.mean(typical > odd) > 0.9
+
+
+def test_score_samples_sums_known_cells_and_floors_unknown_ones(classifier,
+                                                                 key_table):
+    frame, _ = key_table
+    rows = frame.head(10).copy()
+    rows["num"] = rows["num"].mask(rows.index < 5)  # 5 missing cells
+    rows["twin"] = rows["twin"].mask(rows.index % 2 == 0, "w")  # 5 unseen ones
+    scores = classifier.score_samples(rows)
+    one_by_one = [classifier.score_samples(rows.iloc[[i]]) for i in range(10)]
+    np.testing.assert_allclose(scores, np.concatenate(one_by_one), rtol=1e-12)
+    codes, log_proba = masked_log_proba(classifier, rows)
+    expected = np.zeros(10)
+    for j in range(4):
+        known = codes[:, j] >= 0
+        expected[known] += log_proba[j][known, codes[known, j]]
+        expected[codes[:, j] == -1] += log_proba[j][codes[:, j] == -1].min(axis=1)
+    assert (codes[:5, 3] == -2).all() and (codes[::2, 2] == -1).all()
+    np.testing.assert_allclose(scores, expected, rtol=1e-12)
+
+
+# -- embeddings ------------------------------------------------------------------
+def test_token_embeddings_are_labelled_per_column(classifier):
+    tokens = classifier.token_embeddings()
+    assert tokens.index.names == ["column", "category"]
+    assert tokens.shape[1] == 1 + classifier.d_embedding
+    assert tokens["token"].is_unique  # one vocabulary per column
+    assert tokens.loc["left"].index.tolist() == [
+        "MASK", "MISSING", "UNKNOWN", "x", "y", "z"
+    ]
+    assert tokens.loc["target"].index.tolist()[3:] == ["no", "yes"]
+    num = tokens.loc["num"].index.tolist()[3:]
+    assert num[0].startswith("< ") and num[-1].startswith(">= ") and len(num) == 10
+    weight = classifier.module_.token_embedding.weight.detach().numpy()
+    np.testing.assert_allclose(
+        tokens.drop(columns="token").to_numpy(), weight[tokens["token"]], rtol=1e-6
+    )
+    columns = classifier.column_embeddings()
+    assert columns.index.tolist() == ["left", "key", "twin", "num", "target"]
+    assert columns.shape == (5, classifier.d_embedding)
+
+
+def test_shared_vocabulary_tokens_serve_several_columns():
+    X = pd.DataFrame({"a": ["p", "q"] * 10, "b": ["r", "s"] * 10})
+    model = MoECBOWRegressor(**{**FAST, "max_epochs": 1}, shared_vocabulary=True)
+    model.fit(X, np.arange(20.0))
+    tokens = model.token_embeddings()
+    assert tokens.loc[("a", "p"), "token"] == tokens.loc[("b", "r"), "token"]
+    assert tokens.loc[("a", "MASK"), "token"] == tokens.loc[("target", "MASK"), "token"]
+    assert tokens.loc["target"].index[3] == "bin 0 (mean 0.5)"
+    unique = tokens.drop_duplicates("token")
+    assert len(unique) == model.module_.token_embedding.num_embeddings
+    assert (tokens.groupby("token").size().loc[[0, 1, 2, 3]] == 3).all()

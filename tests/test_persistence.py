@@ -1,0 +1,248 @@
+"""save()/load(): pickle-free round trips, and clear errors for bad folders."""
+
+import json
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from moe_tabular import ColumnTokenizer, MoECBOWClassifier, MoECBOWRegressor
+from moe_tabular._persistence import (
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    WEIGHTS_FILE,
+    _rebuild_tokenizer,
+    _tokenizer_state,
+)
+
+from .conftest import FAST, make_frame
+
+SMALL = {**FAST, "max_epochs": 2}
+
+
+def odd_rows(frame):
+    """Rows with unseen categories and missing values fit never saw."""
+    odd = frame.head(4).copy()
+    odd["city"] = pd.Series(["paris", None, pd.NA, "oslo"], dtype="string").values
+    odd["shade"] = pd.Categorical(["neon", None, "dark", "pale"])
+    odd.loc[odd.index[0], "x"] = np.nan
+    odd["count"] = pd.array([None, 1, 2, 7], dtype="Int64")
+    return pd.concat([frame, odd])
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        (MoECBOWClassifier, {}),
+        (MoECBOWRegressor, {}),
+        (MoECBOWClassifier, {"shared_vocabulary": True, "n_layers": 2}),
+        (MoECBOWRegressor, {"norm_first": True, "n_target_bins": 4}),
+    ],
+    ids=["classifier", "regressor", "classifier-shared-2-layers", "regressor-pre-norm"],
+)
+def saved(request, tmp_path_factory):
+    Estimator, params = request.param
+    frame, target = make_frame(n_rows=60)
+    y = target if Estimator is MoECBOWClassifier else np.where(target == "warm", 3.0, 1.0)
+    model = Estimator(**SMALL, **params).fit(frame, y)
+    folder = tmp_path_factory.mktemp("model")
+    model.save(folder)
+    return model, folder, frame
+
+
+def test_loaded_model_predicts_exactly_as_the_saved_one(saved):
+    model, folder, frame = saved
+    loaded = type(model).load(folder)
+    check_is_fitted(loaded)
+    X = odd_rows(frame)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.predict(X).dtype == model.predict(X).dtype
+    if hasattr(model, "predict_proba"):
+        np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+        np.testing.assert_array_equal(loaded.classes_, model.classes_)
+        assert loaded.classes_.dtype == model.classes_.dtype
+    else:
+        np.testing.assert_array_equal(loaded.target_bin_means_, model.target_bin_means_)
+    np.testing.assert_array_equal(
+        loaded.tokenizer_.transform(X), model.tokenizer_.transform(X)
+    )
+
+
+def test_loaded_model_keeps_params_names_layout_and_history(saved):
+    model, folder, _ = saved
+    loaded = type(model).load(folder)
+    assert loaded.get_params() == model.get_params()
+    assert loaded.n_features_in_ == model.n_features_in_
+    np.testing.assert_array_equal(loaded.feature_names_in_, model.feature_names_in_)
+    tokenizer, original = loaded.tokenizer_, model.tokenizer_
+    assert tokenizer.get_params() == original.get_params()
+    for name in ["categorical_", "n_categories_", "category_offsets_"]:
+        np.testing.assert_array_equal(getattr(tokenizer, name), getattr(original, name))
+    assert tokenizer.n_tokens_ == original.n_tokens_
+    pd.testing.assert_frame_equal(loaded.history_, model.history_)
+    assert len(loaded.net_.history) == len(model.history_)
+    for (name, a), (_, b) in zip(
+        loaded.module_.state_dict().items(), model.module_.state_dict().items()
+    ):
+        assert torch.equal(a, b), name
+    assert not loaded.module_.training
+
+
+def test_folder_holds_plain_json_and_safetensors(saved):
+    _, folder, _ = saved
+    assert sorted(p.name for p in folder.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    assert config["format_version"] == FORMAT_VERSION
+    assert (folder / WEIGHTS_FILE).read_bytes()[8:9] == b"{"  # safetensors header
+
+
+def test_loading_never_unpickles(saved, monkeypatch):
+    model, folder, frame = saved
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("load() must not unpickle")
+
+    for name in ["load", "loads", "Unpickler"]:
+        monkeypatch.setattr(pickle, name, forbidden)
+    monkeypatch.setattr(torch, "load", forbidden)
+    loaded = type(model).load(folder)
+    np.testing.assert_array_equal(loaded.predict(frame), model.predict(frame))
+
+
+def test_pickle_still_round_trips(saved):
+    model, _, frame = saved
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(frame), model.predict(frame))
+
+
+@pytest.mark.parametrize("Estimator", [MoECBOWClassifier, MoECBOWRegressor])
+def test_round_trip_without_feature_names_and_with_a_random_state_instance(
+    Estimator, tmp_path
+):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = Estimator(
+        **{**SMALL, "random_state": np.random.RandomState(0)}
+    ).fit(X, y)
+    model.save(tmp_path)
+    loaded = Estimator.load(tmp_path)
+    assert not hasattr(loaded, "feature_names_in_")
+    assert loaded.random_state is None
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize(
+    "params", [{"max_categories": 2}, {"min_frequency": 3}, {"shared_vocabulary": True}]
+)
+def test_tokenizer_state_rebuilds_infrequent_categories_and_bins(params):
+    X = pd.DataFrame(
+        {
+            "c": ["a"] * 10 + ["b"] * 6 + ["rare1", "rare2", None, "é", ""],
+            "x": np.linspace(-1, 1, 21),
+            "k": [1.0, 2.0, np.nan] * 7,
+        }
+    )
+    tokenizer = ColumnTokenizer(n_bins=4, **params).fit(X)
+    state = json.loads(json.dumps(_tokenizer_state(tokenizer), allow_nan=False))
+    rebuilt = _rebuild_tokenizer(state)
+    later = pd.DataFrame({"c": ["rare2", "new", None], "x": [5.0, -5.0, 0.1], "k": [2.0, 3.0, np.nan]})
+    for table in [X, later]:
+        np.testing.assert_array_equal(rebuilt.transform(table), tokenizer.transform(table))
+    assert rebuilt.get_params() == tokenizer.get_params()
+
+
+def test_save_needs_a_fitted_model(tmp_path):
+    with pytest.raises(NotFittedError):
+        MoECBOWClassifier().save(tmp_path)
+
+
+# -- bad folders ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def saved_classifier(tmp_path_factory):
+    frame, target = make_frame(n_rows=60)
+    folder = tmp_path_factory.mktemp("classifier")
+    MoECBOWClassifier(**{**SMALL, "max_epochs": 1}).fit(frame, target).save(folder)
+    return folder
+
+
+@pytest.fixture
+def folder(saved_classifier, tmp_path):
+    """A fresh copy of a saved classifier, free to damage."""
+    for name in [CONFIG_FILE, WEIGHTS_FILE]:
+        (tmp_path / name).write_bytes((saved_classifier / name).read_bytes())
+    return tmp_path, MoECBOWClassifier
+
+
+def _edit_config(path, edit):
+    config = json.loads((path / CONFIG_FILE).read_text())
+    edit(config)
+    (path / CONFIG_FILE).write_text(json.dumps(config))
+
+
+def test_missing_folder_or_files_are_value_errors(folder, tmp_path_factory):
+    path, Estimator = folder
+    with pytest.raises(ValueError, match="does not exist"):
+        Estimator.load(tmp_path_factory.mktemp("empty"))
+    (path / WEIGHTS_FILE).unlink()
+    with pytest.raises(ValueError, match=f"{WEIGHTS_FILE}' does not exist"):
+        Estimator.load(path)
+
+
+def test_newer_format_version_is_refused(folder):
+    path, Estimator = folder
+    _edit_config(path, lambda c: c.update(format_version=FORMAT_VERSION + 1))
+    with pytest.raises(ValueError, match="newer than this release reads"):
+        Estimator.load(path)
+
+
+def test_corrupt_files_are_value_errors(folder):
+    path, Estimator = folder
+    weights = (path / WEIGHTS_FILE).read_bytes()
+    (path / WEIGHTS_FILE).write_bytes(weights[: len(weights) // 2])
+    with pytest.raises(ValueError, match="SHA-256 differs"):
+        Estimator.load(path)
+    (path / WEIGHTS_FILE).write_bytes(weights)
+    text = (path / CONFIG_FILE).read_text()
+    (path / CONFIG_FILE).write_text(text[: len(text) // 2])
+    with pytest.raises(ValueError, match="not valid JSON"):
+        Estimator.load(path)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda c: c["layout"].update(n_tokens=c["layout"]["n_tokens"] + 1),
+        lambda c: c["tokenizer"]["encoders"].pop(),
+        lambda c: c["params"].update(n_heads=-1),
+        lambda c: c["params"].update(new_knob=1),
+        lambda c: c["attributes"].update(
+            n_features_in_={"__ndarray__": [], "dtype": "<M8[ns]", "shape": [0]}
+        ),
+    ],
+    ids=["layout", "encoders", "bad-param", "unknown-param", "datetime-dtype"],
+)
+def test_inconsistent_config_is_a_value_error(folder, edit):
+    path, Estimator = folder
+    _edit_config(path, edit)
+    with pytest.raises(ValueError, match="corrupt or incompatible"):
+        Estimator.load(path)
+
+
+def test_loading_the_other_class_names_the_saved_one(folder):
+    path, Estimator = folder
+    other = MoECBOWRegressor if Estimator is MoECBOWClassifier else MoECBOWClassifier
+    with pytest.raises(ValueError, match=f"holds a '{Estimator.__name__}'"):
+        other.load(path)
+
+
+def test_saving_onto_a_file_is_a_value_error(folder, tmp_path_factory):
+    path, Estimator = folder
+    target = tmp_path_factory.mktemp("target") / "file"
+    target.write_text("")
+    with pytest.raises(ValueError, match="is a file"):
+        Estimator.load(path).save(target)
