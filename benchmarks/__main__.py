@@ -12,6 +12,7 @@ COMMANDS = {
     "ood": ("bench_ood", "in- and out-of-distribution accuracy, paper suites"),
     "perf": ("bench_perf", "fit time, predict throughput and memory"),
     "imputation": ("bench_imputation", "imputing missing cells"),
+    "shift": ("bench_shift_score", "score_samples as an OOD detector (AUROC)"),
 }
 
 

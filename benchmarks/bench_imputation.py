@@ -8,11 +8,15 @@ data stay missing for every method and are not scored.
 
 Methods: SimpleImputer(most_frequent); IterativeImputer (5 rounds) with
 BayesianRidge (the default) and with ExtraTreesRegressor(30 trees)
-(missForest-like), on ordinal codes rounded back to a category; KNNImputer(5) on one-hot categoricals (the
-neighbours' majority) and standardised numbers; MoECBOWImputer (the masked
-column model fitted on X alone); MoECBOWClassifier(...).fit(X, y).impute(X)
-(the supervised model's masked-column predictions, the target masked: it saw
-y during fit, the others did not).
+(missForest-like), on ordinal codes rounded back to a category; KNNImputer(5)
+on one-hot categoricals (the neighbours' majority) and standardised numbers;
+MoECBOWImputer (the masked-column model fitted on X alone);
+MoECBOWClassifier(...).fit(X, y).impute(X) (the supervised model's
+masked-column predictions, the target masked: it saw y during fit, the others
+did not). The MoE models read a missing cell as a MISSING token, so where the
+data's own missingness carries information (Heart Disease: which hospital),
+they use it; KNNImputer's distance skips missing coordinates and
+IterativeImputer fills them first.
 
 Examples:
   python -m benchmarks imputation --quick
@@ -81,8 +85,8 @@ def _codes(holed, categorical):
 
 
 def _decode(encoder, codes):
-    k = len(encoder.categories_)
-    clipped = np.clip(np.round(codes[:, :k]), 0, [len(c) - 1 for c in encoder.categories_])
+    top = [len(categories) - 1 for categories in encoder.categories_]
+    clipped = np.clip(np.round(codes[:, : len(top)]), 0, top)
     return pd.DataFrame(encoder.inverse_transform(clipped))
 
 
@@ -126,6 +130,23 @@ def _moe_params(seed, epochs):
     return {"random_state": seed, **({"max_epochs": epochs} if epochs else {})}
 
 
+def moe_summary(epochs):
+    """The MoE hyperparameters that matter here, as ``key=value`` text."""
+    params = MoECBOWClassifier(**_moe_params(0, epochs)).get_params()
+    keys = [
+        "d_embedding",
+        "n_heads",
+        "n_layers",
+        "d_ffn",
+        "shared_vocabulary",
+        "batch_size",
+        "learning_rate",
+        "learning_rate_schedule",
+        "max_epochs",
+    ]
+    return ", ".join(f"{key}={params[key]!r}" for key in keys if key in params)
+
+
 def moe_imputer(holed, y, categorical, seed, epochs):
     imputed = MoECBOWImputer(**_moe_params(seed, epochs)).fit_transform(holed)
     return imputed[categorical].astype(object).set_axis(range(len(categorical)), axis=1)
@@ -149,40 +170,68 @@ METHODS = {
 }
 
 
-def accuracy(imputed, X, hidden, categorical):
-    hits = total = 0
+def hits_per_column(imputed, X, hidden, categorical):
+    """{column: (cells restored exactly, cells hidden)}."""
+    counts = {}
     for k, column in enumerate(categorical):
         truth = X[column].iloc[hidden[k]].astype(object).to_numpy()
         guess = imputed.iloc[hidden[k], k].to_numpy()
-        hits += sum(str(a) == str(b) for a, b in zip(truth, guess))
-        total += len(truth)
-    return hits / total
+        same = [str(a) == str(b) for a, b in zip(truth, guess, strict=True)]
+        counts[column] = (sum(same), len(truth))
+    return counts
 
 
 # -- the program -----------------------------------------------------------------
 def _parser(prog):
     parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__,
+        prog=prog,
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("--quick", action="store_true",
-        help="Heart Disease only, one seed, 20 epochs (about a minute)")
-    add("--datasets", default="heart-disease,adult",
-        help="comma-separated: heart-disease, adult")
+    add(
+        "--quick",
+        action="store_true",
+        help="Heart Disease only, one seed, 20 epochs (about a minute)",
+    )
+    add(
+        "--datasets",
+        default="heart-disease,adult",
+        help="comma-separated: heart-disease, adult",
+    )
     add("--seeds", default="0,1,2", help="comma-separated seeds (mask and models)")
-    add("--fraction", type=float, default=0.15,
-        help="share of known categorical cells hidden (default 0.15)")
-    add("--adult-rows", type=int, default=2000,
-        help="rows subsampled from Adult (default 2000)")
-    add("--max-epochs", type=int, default=None,
-        help="max_epochs of the MoE models (default: the estimators' default)")
+    add(
+        "--fraction",
+        type=float,
+        default=0.15,
+        help="share of known categorical cells hidden (default 0.15)",
+    )
+    add(
+        "--adult-rows",
+        type=int,
+        default=2000,
+        help="rows subsampled from Adult (default 2000)",
+    )
+    add(
+        "--max-epochs",
+        type=int,
+        default=None,
+        help="max_epochs of the MoE models (default: the estimators' default)",
+    )
     add("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    add("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
-        help="folder of the UCI files (default ../shared/datasets)")
-    add("--out", type=Path, default=None,
+    add(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="folder of the UCI files (default ../shared/datasets)",
+    )
+    add(
+        "--out",
+        type=Path,
+        default=None,
         help=f"Markdown results file (default {DEFAULT_OUT.relative_to(ROOT)}; "
-        "--quick writes nothing unless given)")
+        "--quick writes nothing unless given)",
+    )
     return parser
 
 
@@ -197,7 +246,7 @@ def main(argv=None, *, prog="python -m benchmarks imputation"):
         datasets, seeds, epochs = ["heart-disease"], seeds[:1], epochs or 20
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = []
+    rows, columns = [], []
     for dataset in datasets:
         for seed in seeds:
             X, y, categorical = load_table(
@@ -209,14 +258,21 @@ def main(argv=None, *, prog="python -m benchmarks imputation"):
                 start = time.perf_counter()
                 imputed = impute(holed, y, categorical, seed, epochs)
                 seconds = time.perf_counter() - start
-                score = accuracy(imputed, X, hidden, categorical)
+                counts = hits_per_column(imputed, X, hidden, categorical)
+                score = sum(h for h, _ in counts.values()) / n_hidden
                 rows.append((dataset, seed, method, score, seconds, n_hidden))
-                print(f"{dataset} seed {seed} {method}: {score:.3f} ({seconds:.1f} s)",
-                      flush=True)
+                columns += [(dataset, seed, method, c, *hn) for c, hn in counts.items()]
+                print(
+                    f"{dataset} seed {seed} {method}: {score:.3f} ({seconds:.1f} s)",
+                    flush=True,
+                )
     results = pd.DataFrame(
         rows, columns=["dataset", "seed", "method", "accuracy", "seconds", "hidden"]
     )
-    markdown = to_markdown(results, command, args, epochs)
+    per_column = pd.DataFrame(
+        columns, columns=["dataset", "seed", "method", "column", "hits", "hidden"]
+    )
+    markdown = to_markdown(results, per_column, command, args, epochs)
     print(markdown)
     out = args.out or (None if args.quick else DEFAULT_OUT)
     if out is not None:
@@ -226,13 +282,16 @@ def main(argv=None, *, prog="python -m benchmarks imputation"):
     return 0
 
 
-def to_markdown(results, command, args, epochs):
+def to_markdown(results, per_column, command, args, epochs):
     table = results.groupby(["method", "dataset"], sort=False).agg(
         mean=("accuracy", "mean"), std=("accuracy", "std"), seconds=("seconds", "mean")
     )
     cells = table.apply(
-        lambda r: f"{r['mean']:.3f} ± {0 if np.isnan(r['std']) else r['std']:.3f}"
-        f" ({r['seconds']:.1f} s)", axis=1,
+        lambda r: (
+            f"{r['mean']:.3f} ± {0 if np.isnan(r['std']) else r['std']:.3f}"
+            f" ({r['seconds']:.1f} s)"
+        ),
+        axis=1,
     ).unstack("dataset")
     hidden = results.groupby("dataset", sort=False)["hidden"].mean().round().astype(int)
     header = [
@@ -243,14 +302,34 @@ def to_markdown(results, command, args, epochs):
         f"Share of known categorical cells hidden: {args.fraction}; seeds "
         f"{sorted(results['seed'].unique().tolist())}; hidden cells per run: "
         + ", ".join(f"{d} {n}" for d, n in hidden.items())
-        + f". MoE max_epochs: {epochs or 'estimator default'}. Accuracy: share of"
-        " hidden cells restored exactly, mean ± std over seeds (mean seconds per"
-        " imputation, fit included).",
+        + ". Accuracy: share of hidden cells restored exactly, mean ± std over"
+        " seeds (mean seconds per imputation, fit included; torch threads: "
+        f"{torch.get_num_threads()}).",
+        "",
+        f"MoE models (the defaults but `max_epochs`): {moe_summary(epochs)}.",
         "",
     ]
-    lines = ["| method | " + " | ".join(cells.columns) + " |",
-             "|---" * (len(cells.columns) + 1) + "|"]
+    lines = [
+        "| method | " + " | ".join(cells.columns) + " |",
+        "|---" * (len(cells.columns) + 1) + "|",
+    ]
     lines += [f"| {m} | " + " | ".join(row) + " |" for m, row in cells.iterrows()]
+    for dataset, part in per_column.groupby("dataset", sort=False):
+        by = part.groupby(["column", "method"], sort=False)
+        pooled = by[["hits", "hidden"]].sum()
+        share = (pooled["hits"] / pooled["hidden"]).unstack("method")
+        hidden = pooled["hidden"].groupby(level="column", sort=False).first()
+        lines += [
+            "",
+            f"### {dataset}: accuracy per column (hidden cells pooled over seeds)",
+            "",
+            "| column | hidden | " + " | ".join(share.columns) + " |",
+            "|---" * (len(share.columns) + 2) + "|",
+        ]
+        lines += [
+            f"| {c} | {hidden[c]} | " + " | ".join(f"{v:.3f}" for v in row) + " |"
+            for c, row in share.loc[hidden.index].iterrows()
+        ]
     return "\n".join(header + lines) + "\n"
 
 

@@ -20,8 +20,10 @@ configuration. Data come from :func:`moe_tabular.ood.make_correlation_shift`
    x_noise=0), full fits, OOD accuracy on the shifted test set;
 2. predict: 200,000 rows x 10 columns, models fit on 2,000 rows;
 3. curves over N (D fixed) and over D (N fixed). Large fits are timed on a
-   slice and extrapolated: ``ours`` runs ``min(max_epochs, ceil(budget / N))``
-   epochs and is extrapolated from its mean epoch time; ``paper`` runs a fixed
+   slice and extrapolated: ``ours`` is first fit for one epoch, then refit for
+   as many epochs as fit in ``--time-budget`` seconds (at most its default
+   ``max_epochs``; a full fit when they all fit) and is extrapolated from its mean
+   epoch time; ``paper`` runs a fixed
    number of optimizer steps and is extrapolated from its mean step time
    (its peak RSS is then not measured: the masked copies it would materialise
    are given as an estimate). Extrapolated cells are marked ``~``.
@@ -104,12 +106,23 @@ def _fit_ours(spec, X, y):
     model = MoECBOWClassifier(random_state=spec["seed"])
     defaults = model.get_params()
     cap = spec.get("max_epochs")
+    budget = spec.get("time_budget")
+    if budget is not None:  # probe one epoch, then as many as the budget allows
+        model.set_params(max_epochs=1)
+        start = time.perf_counter()
+        model.fit(X, y)
+        probe_s = time.perf_counter() - start
+        epoch_s = float(model.history_["dur"].mean())
+        fits = int(max(0.0, budget - probe_s) // epoch_s)
+        cap = 1 if fits < 2 else min(defaults["max_epochs"], fits)
     capped = cap is not None and cap < defaults["max_epochs"]
-    if capped:
-        model.set_params(max_epochs=cap)
+    model.set_params(max_epochs=cap if capped else defaults["max_epochs"])
     start = time.perf_counter()
-    model.fit(X, y)
-    fit_s = time.perf_counter() - start
+    if budget is None or cap > 1:
+        model.fit(X, y)
+        fit_s = time.perf_counter() - start
+    else:  # the one-epoch probe is the measurement
+        fit_s = probe_s
     durations = model.history_["dur"].to_numpy()
     epoch_s = float(durations.mean())
     info = {
@@ -125,8 +138,11 @@ def _fit_ours(spec, X, y):
         info["extrapolation"] = (
             f"{len(durations)} of {defaults['max_epochs']} epochs run; "
             "est. = overhead + mean epoch x max_epochs"
-            + (" (an upper bound: early_stopping is on)"
-               if defaults["early_stopping"] else "")
+            + (
+                f" (an upper bound: early_stopping={defaults['early_stopping']!r})"
+                if defaults["early_stopping"]
+                else ""
+            )
         )
     else:
         info["fit_est_s"] = fit_s
@@ -189,6 +205,8 @@ def _fit_histgb(spec, X, y):
 def _child(spec):
     import torch
 
+    if spec.get("threads"):
+        torch.set_num_threads(spec["threads"])
     frames = _load(spec["data"])
     X_train, y_train = frames["X_train"], frames["y_train"]
     X_test, y_test = frames["X_test"], frames["y_test"]
@@ -252,6 +270,9 @@ def _write_data(directory, name, *, n_train, n_test, n_features, seed):
 def _run_child(spec, log):
     command = [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)]
     env = dict(os.environ)
+    if spec.get("threads"):
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env[name] = str(spec["threads"])
     here = os.path.dirname(os.path.abspath(__file__))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, env.get("PYTHONPATH")]))
     start = time.perf_counter()
@@ -266,12 +287,21 @@ def _run_child(spec, log):
     return result
 
 
-def _repeat(spec, repeats, log):
+def _repeat(spec, repeats, log, threads=None):
     """Run ``spec`` in ``repeats`` fresh processes; median times, max peak RSS."""
+    spec = dict(spec, threads=threads)
     runs = [_run_child(spec, log) for _ in range(repeats)]
     result = dict(runs[0])
-    for key in ("fit_s", "fit_cpu_s", "fit_est_s", "epoch_s", "step_s", "predict_s",
-                "predict_rows_per_s", "overhead_s"):
+    for key in (
+        "fit_s",
+        "fit_cpu_s",
+        "fit_est_s",
+        "epoch_s",
+        "step_s",
+        "predict_s",
+        "predict_rows_per_s",
+        "overhead_s",
+    ):
         if key in result:
             result[key] = float(np.median([run[key] for run in runs]))
     for key in ("peak_rss_fit_mb", "peak_rss_mb"):
@@ -455,9 +485,10 @@ def _report(results, args, machine, command, elapsed):
     lines += curve_table(f"## Fit over D (N={args.curve_n:,})", "D", d_points)
     lines += [
         "",
-        "Curve notes: `ours` runs min(max_epochs, ceil("
-        f"{args.epoch_budget:,.0f} / N)) epochs; its fit time is extrapolated to "
-        "the default max_epochs from the mean epoch time plus the measured "
+        "Curve notes: `ours` is fit for one epoch, then for as many epochs as fit "
+        f"in {args.time_budget:g} s (a full fit if all of max_epochs do); its fit "
+        "time is extrapolated to the default max_epochs (an upper bound when early "
+        "stopping may end it sooner) from the mean epoch time plus the measured "
         "overhead (tokenizing, set-up). `paper` runs "
         f"{args.ref_steps} optimizer steps on just enough rows; its fit time is "
         "mean step time x the steps of 200 full epochs plus the materialising "
@@ -532,26 +563,42 @@ def _plot(results, args, path):
             ax.plot(xs, ys, "-", color=colors[name], label=LABELS[name])
             for x, y, row in zip(xs, ys, rows, strict=True):
                 hollow = row[name]["extrapolated"] and not key.startswith("peak")
-                ax.plot(x, y, "o", color=colors[name],
-                        markerfacecolor="white" if hollow else colors[name])
+                ax.plot(
+                    x,
+                    y,
+                    "o",
+                    color=colors[name],
+                    markerfacecolor="white" if hollow else colors[name],
+                )
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
 
     n_rows = [results["curves"][(n, args.curve_d)] for n in args.sizes]
     d_rows = [results["curves"][(args.curve_n, d)] for d in args.features]
     draw(axes[0], args.sizes, n_rows, "fit_est_s", "fit time (s)")
-    axes[0].set(xscale="log", yscale="log", xlabel=f"rows N (D={args.curve_d})",
-                title="Fit time over N")
+    axes[0].set(
+        xscale="log",
+        yscale="log",
+        xlabel=f"rows N (D={args.curve_d})",
+        title="Fit time over N",
+    )
     draw(axes[1], args.features, d_rows, "fit_est_s", "fit time (s)")
-    axes[1].set(yscale="log", xlabel=f"columns D (N={args.curve_n:,})",
-                title="Fit time over D")
+    axes[1].set(
+        yscale="log", xlabel=f"columns D (N={args.curve_n:,})", title="Fit time over D"
+    )
     draw(axes[2], args.sizes, n_rows, "peak_rss_fit_mb", "peak RSS (MiB)")
     axes[2].axhline(2048, color="grey", ls="--", lw=1)
-    axes[2].set(xscale="log", xlabel=f"rows N (D={args.curve_d})",
-                title="Peak RSS of the fit process")
+    axes[2].set(
+        xscale="log",
+        xlabel=f"rows N (D={args.curve_d})",
+        title="Peak RSS of the fit process",
+    )
     axes[0].legend(fontsize=8)
-    fig.suptitle("Hollow markers: extrapolated from a timed slice (default "
-                 "max_epochs / 200 epochs); filled: measured", fontsize=9)
+    fig.suptitle(
+        "Hollow markers: extrapolated from a timed slice (default "
+        "max_epochs / 200 epochs); filled: measured",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -567,35 +614,77 @@ def _parser(prog="bench_perf"):
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="small curves and a partial paper fit (~2 minutes)")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/perf"),
-                        help="directory for perf.md, perf.json and perf.png")
-    parser.add_argument("--sizes", type=_sizes, default=None,
-                        help="rows N of the N curve, comma-separated "
-                        "(default 1e3,1e4,1e5,1e6; --quick 1e3,1e4,1e5)")
-    parser.add_argument("--features", type=_sizes, default=None,
-                        help="columns D of the D curve (default 5,10,20,50; "
-                        "--quick 5,20)")
-    parser.add_argument("--curve-d", type=int, default=20,
-                        help="D of the N curve (default 20)")
-    parser.add_argument("--curve-n", type=_sizes, default=None,
-                        help="N of the D curve (default 1e4)")
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="fresh processes per configuration; median time "
-                        "and max peak RSS are kept (default 1)")
-    parser.add_argument("--predict-repeats", type=int, default=3,
-                        help="predict calls timed per process (median; default 3)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small curves and a partial paper fit (~2 minutes)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("benchmarks/out/perf"),
+        help="directory for perf.md, perf.json and perf.png",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=None,
+        help="rows N of the N curve, comma-separated "
+        "(default 1e3,1e4,1e5,1e6; --quick 1e3,1e4,1e5)",
+    )
+    parser.add_argument(
+        "--features",
+        type=_sizes,
+        default=None,
+        help="columns D of the D curve (default 5,10,20,50; --quick 5,20)",
+    )
+    parser.add_argument(
+        "--curve-d", type=int, default=20, help="D of the N curve (default 20)"
+    )
+    parser.add_argument(
+        "--curve-n", type=_sizes, default=None, help="N of the D curve (default 1e4)"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="fresh processes per configuration; median time "
+        "and max peak RSS are kept (default 1)",
+    )
+    parser.add_argument(
+        "--predict-repeats",
+        type=int,
+        default=3,
+        help="predict calls timed per process (median; default 3)",
+    )
     parser.add_argument("--predict-rows", type=int, default=200_000)
-    parser.add_argument("--epoch-budget", type=float, default=None,
-                        help="row-epochs of ours per curve point (default 2e5; "
-                        "--quick 5e4)")
-    parser.add_argument("--ref-steps", type=int, default=None,
-                        help="paper-procedure steps timed per curve point "
-                        "(default 300; --quick 100)")
-    parser.add_argument("--headline-paper-epochs", type=int, default=None,
-                        help="epochs of the paper fit in the headline (default "
-                        "200, the full fit; --quick 10, extrapolated)")
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        help="seconds of ours' epochs per curve point (default 30; --quick 5)",
+    )
+    parser.add_argument(
+        "--ref-steps",
+        type=int,
+        default=None,
+        help="paper-procedure steps timed per curve point (default 300; --quick 100)",
+    )
+    parser.add_argument(
+        "--headline-paper-epochs",
+        type=int,
+        default=None,
+        help="epochs of the paper fit in the headline (default "
+        "200, the full fit; --quick 10, extrapolated)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads for torch and OpenMP in every configuration "
+        "(default: the libraries' defaults); 1 avoids thread "
+        "thrashing on a busy machine",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser
 
@@ -612,11 +701,12 @@ def main(argv=None, *, prog="python benchmarks/bench_perf.py"):
         _child(json.loads(args.child))
         return 0
     quick = args.quick
-    args.sizes = args.sizes or ([1000, 10_000, 100_000] if quick else
-                                [1000, 10_000, 100_000, 1_000_000])
+    args.sizes = args.sizes or (
+        [1000, 10_000, 100_000] if quick else [1000, 10_000, 100_000, 1_000_000]
+    )
     args.features = args.features or ([5, 20] if quick else [5, 10, 20, 50])
     args.curve_n = (args.curve_n or [10_000])[0]
-    args.epoch_budget = args.epoch_budget or (5e4 if quick else 2e5)
+    args.time_budget = args.time_budget or (5.0 if quick else 30.0)
     args.ref_steps = args.ref_steps or (100 if quick else 300)
     args.headline_paper_epochs = args.headline_paper_epochs or (10 if quick else 200)
     args.predict_repeats = max(1, args.predict_repeats)
@@ -624,6 +714,7 @@ def main(argv=None, *, prog="python benchmarks/bench_perf.py"):
     command = " ".join([prog, *(sys.argv[1:] if argv is None else argv)])
     args.out.mkdir(parents=True, exist_ok=True)
     machine = _machine_info()
+    machine["threads_per_configuration"] = args.threads or "library default"
     log_lines = []
 
     def log(text):
@@ -637,46 +728,76 @@ def main(argv=None, *, prog="python benchmarks/bench_perf.py"):
     rep = args.repeats
     with tempfile.TemporaryDirectory(prefix="bench_perf_") as tmp:
         log(f"headline: simulation N={args.headline_n}, D=5")
-        path = _write_data(tmp, "headline", n_train=args.headline_n,
-                           n_test=args.headline_n, n_features=5, seed=SEED)
+        path = _write_data(
+            tmp,
+            "headline",
+            n_train=args.headline_n,
+            n_test=args.headline_n,
+            n_features=5,
+            seed=SEED,
+        )
         steps = -(-args.headline_n * 6 // 128) * args.headline_paper_epochs
-        common = {"data": path, "seed": SEED, "predict": True, "score": True,
-                  "predict_repeats": args.predict_repeats}
+        common = {
+            "data": path,
+            "seed": SEED,
+            "predict": True,
+            "score": True,
+            "predict_repeats": args.predict_repeats,
+        }
         for name in MODELS:
             spec = dict(common, model=name)
             if name == "paper" and args.headline_paper_epochs < 200:
                 spec["max_steps"] = steps
-            results["headline"][name] = _repeat(spec, rep, log)
+            results["headline"][name] = _repeat(spec, rep, log, args.threads)
 
         log(f"predict: {args.predict_rows:,} rows x 10 columns")
-        path = _write_data(tmp, "predict", n_train=args.headline_n,
-                           n_test=args.predict_rows, n_features=10, seed=SEED)
-        common = {"data": path, "seed": SEED, "predict": True,
-                  "predict_repeats": args.predict_repeats}
+        path = _write_data(
+            tmp,
+            "predict",
+            n_train=args.headline_n,
+            n_test=args.predict_rows,
+            n_features=10,
+            seed=SEED,
+        )
+        common = {
+            "data": path,
+            "seed": SEED,
+            "predict": True,
+            "predict_repeats": args.predict_repeats,
+        }
         specs = {"ours": {"max_epochs": 2}, "paper": {"max_steps": 50}, "histgb": {}}
         for name in MODELS:
             results["predict"][name] = _repeat(
-                dict(common, model=name, **specs[name]), rep, log
+                dict(common, model=name, **specs[name]), rep, log, args.threads
             )
 
         points = [(n, args.curve_d) for n in args.sizes]
-        points += [(args.curve_n, d) for d in args.features
-                   if (args.curve_n, d) not in points]
+        points += [
+            (args.curve_n, d) for d in args.features if (args.curve_n, d) not in points
+        ]
         for n_train, n_features in points:
             log(f"curve point: N={n_train:,}, D={n_features}")
-            path = _write_data(tmp, f"curve_{n_train}_{n_features}", n_train=n_train,
-                               n_test=100, n_features=n_features, seed=SEED)
+            path = _write_data(
+                tmp,
+                f"curve_{n_train}_{n_features}",
+                n_train=n_train,
+                n_test=100,
+                n_features=n_features,
+                seed=SEED,
+            )
             seq_len = n_features + 1
             common = {"data": path, "seed": SEED}
-            ours = dict(common, model="ours",
-                        max_epochs=max(1, math.ceil(args.epoch_budget / n_train)))
-            paper = dict(common, model="paper", max_steps=args.ref_steps,
-                         rows=min(n_train,
-                                  math.ceil(args.ref_steps * 128 / seq_len) + 1))
+            ours = dict(common, model="ours", time_budget=args.time_budget)
+            paper = dict(
+                common,
+                model="paper",
+                max_steps=args.ref_steps,
+                rows=min(n_train, math.ceil(args.ref_steps * 128 / seq_len) + 1),
+            )
             results["curves"][(n_train, n_features)] = {
-                "ours": _repeat(ours, rep, log),
-                "paper": _repeat(paper, rep, log),
-                "histgb": _repeat(dict(common, model="histgb"), rep, log),
+                "ours": _repeat(ours, rep, log, args.threads),
+                "paper": _repeat(paper, rep, log, args.threads),
+                "histgb": _repeat(dict(common, model="histgb"), rep, log, args.threads),
             }
     elapsed = time.perf_counter() - start
     markdown, targets = _report(results, args, machine, command, elapsed)
@@ -685,9 +806,19 @@ def main(argv=None, *, prog="python benchmarks/bench_perf.py"):
     serialisable["curves"] = [
         {"n_train": n, "n_features": d, **r} for (n, d), r in results["curves"].items()
     ]
-    (args.out / "perf.json").write_text(json.dumps(
-        {"command": command, "machine": machine, "elapsed_s": elapsed,
-         "targets": targets, "results": serialisable}, indent=1, default=str))
+    (args.out / "perf.json").write_text(
+        json.dumps(
+            {
+                "command": command,
+                "machine": machine,
+                "elapsed_s": elapsed,
+                "targets": targets,
+                "results": serialisable,
+            },
+            indent=1,
+            default=str,
+        )
+    )
     _plot(results, args, args.out / "perf.png")
     print()
     print(markdown)

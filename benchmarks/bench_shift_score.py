@@ -50,8 +50,15 @@ SETTINGS = ((1, 0.1, 0.0), (1, 0.9, 0.0), (5, 0.1, 0.0), (5, 0.9, 0.0), (5, 0.9,
 # -- tasks: (X_train, y_train, X_id, X_ood) ------------------------------------------
 def simulation(setting, seed, n_train, n_test):
     core, corr, x_noise = setting
-    common = {"n_train": n_train, "n_test": n_test, "n_core_features": core,
-              "corr": corr, "x_noise": x_noise, "binned": False, "random_state": seed}
+    common = {
+        "n_train": n_train,
+        "n_test": n_test,
+        "n_core_features": core,
+        "corr": corr,
+        "x_noise": x_noise,
+        "binned": False,
+        "random_state": seed,
+    }
     shifted = make_correlation_shift(**common)
     same = make_correlation_shift(**common, shift=False)
     return shifted.X_train, shifted.y_train, same.X_test, shifted.X_test
@@ -62,14 +69,32 @@ def auto_mpg(seed):
     frame = data.frame
     X = frame.drop(columns=[data.target, data.domain])
     usa = (frame[data.domain] == "USA").to_numpy()
-    train, held_out = train_test_split(np.flatnonzero(usa), test_size=0.3,
-                                       random_state=seed)
+    train, held_out = train_test_split(
+        np.flatnonzero(usa), test_size=0.3, random_state=seed
+    )
     return X.iloc[train], data.y.iloc[train], X.iloc[held_out], X[~usa]
 
 
 # -- scores (higher = more typical) ------------------------------------------------
 def _moe_params(seed, epochs):
     return {"random_state": seed, **({"max_epochs": epochs} if epochs else {})}
+
+
+def moe_summary(epochs):
+    """The MoE hyperparameters that matter here, as ``key=value`` text."""
+    params = MoECBOWRegressor(**_moe_params(0, epochs)).get_params()
+    keys = [
+        "d_embedding",
+        "n_heads",
+        "n_layers",
+        "d_ffn",
+        "shared_vocabulary",
+        "batch_size",
+        "learning_rate",
+        "learning_rate_schedule",
+        "max_epochs",
+    ]
+    return ", ".join(f"{key}={params[key]!r}" for key in keys if key in params)
 
 
 def moe_regressor(X, y, seed, epochs):
@@ -85,8 +110,12 @@ def forest_raw(X, y, seed, epochs):
 
 
 def forest_bins(X, y, seed, epochs):
-    binner = KBinsDiscretizer(n_bins=10, encode="onehot-dense", strategy="quantile",
-                              quantile_method="averaged_inverted_cdf")
+    binner = KBinsDiscretizer(
+        n_bins=10,
+        encode="onehot-dense",
+        strategy="quantile",
+        quantile_method="averaged_inverted_cdf",
+    )
     model = make_pipeline(binner, IsolationForest(random_state=seed))
     return model.fit(X).score_samples
 
@@ -108,23 +137,39 @@ def auroc(score, X_id, X_ood):
 # -- the program -----------------------------------------------------------------
 def _parser(prog):
     parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__,
+        prog=prog,
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("--quick", action="store_true",
-        help="two simulation settings with 500 rows, Auto MPG, one seed, 20 epochs")
-    add("--seeds", type=int, default=3,
+    add(
+        "--quick",
+        action="store_true",
+        help="two simulation settings with 500 rows, Auto MPG, one seed, 20 epochs",
+    )
+    add(
+        "--seeds",
+        type=int,
+        default=3,
         help="seeds per task: the paper's first N for the simulation, 0..N-1 for "
-        "the Auto MPG split (default 3)")
+        "the Auto MPG split (default 3)",
+    )
     add("--n-train", type=int, default=2000, help="simulation training rows")
     add("--n-test", type=int, default=1000, help="simulation ID and OOD rows each")
-    add("--max-epochs", type=int, default=None,
-        help="max_epochs of the MoE models (default: the estimators' default)")
+    add(
+        "--max-epochs",
+        type=int,
+        default=None,
+        help="max_epochs of the MoE models (default: the estimators' default)",
+    )
     add("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    add("--out", type=Path, default=None,
+    add(
+        "--out",
+        type=Path,
+        default=None,
         help=f"Markdown results file (default {DEFAULT_OUT.relative_to(ROOT)}; "
-        "--quick writes nothing unless given)")
+        "--quick writes nothing unless given)",
+    )
     return parser
 
 
@@ -140,12 +185,19 @@ def main(argv=None, *, prog="python -m benchmarks shift"):
     if args.threads:
         torch.set_num_threads(args.threads)
     tasks = [
-        (f"simulation {core}, {corr}, {noise}", seed,
-         lambda s=(core, corr, noise), seed=seed: simulation(s, seed, n_train, n_test))
+        (
+            f"simulation {core}, {corr}, {noise}",
+            seed,
+            lambda s=(core, corr, noise), seed=seed: simulation(
+                s, seed, n_train, n_test
+            ),
+        )
         for core, corr, noise in settings
         for seed in PAPER_SEEDS[:n_seeds]
-    ] + [("Auto MPG: USA vs Europe, Japan", seed, lambda seed=seed: auto_mpg(seed))
-         for seed in range(n_seeds)]
+    ] + [
+        ("Auto MPG: USA vs Europe, Japan", seed, lambda seed=seed: auto_mpg(seed))
+        for seed in range(n_seeds)
+    ]
     rows = []
     for task, seed, make in tasks:
         X, y, X_id, X_ood = make()
@@ -154,8 +206,10 @@ def main(argv=None, *, prog="python -m benchmarks shift"):
             score = auroc(fit(X, y, seed, epochs), X_id, X_ood)
             seconds = time.perf_counter() - start
             rows.append((task, seed, method, score, seconds))
-            print(f"{task} seed {seed} {method}: AUROC {score:.3f} ({seconds:.1f} s)",
-                  flush=True)
+            print(
+                f"{task} seed {seed} {method}: AUROC {score:.3f} ({seconds:.1f} s)",
+                flush=True,
+            )
     results = pd.DataFrame(rows, columns=["task", "seed", "method", "auroc", "seconds"])
     markdown = to_markdown(results, command, epochs, n_train, n_test)
     print(markdown)
@@ -177,6 +231,7 @@ def to_markdown(results, command, epochs, n_train, n_test):
     ).unstack("method")[list(METHODS)]
     cells = cells.loc[results["task"].unique()]
     seconds = results.groupby("method", sort=False)["seconds"].mean()
+    n_seeds = results.groupby(["task", "method"]).size().max()
     header = [
         "## Shift score: AUROC of OOD rows against ID rows",
         "",
@@ -184,16 +239,23 @@ def to_markdown(results, command, epochs, n_train, n_test):
         "",
         "AUROC of OOD vs ID rows from minus `score_samples` (1: perfect, 0.5: "
         "chance, < 0.5: the OOD rows look more typical), mean ± std over "
-        f"{results['seed'].nunique()} seeds. Simulation rows `n_core_features, "
-        f"corr, x_noise`: {n_train} training rows, {n_test} ID and {n_test} OOD "
-        f"rows. MoE max_epochs: {epochs or 'estimator default'}.",
+        f"{n_seeds} seeds. Simulation rows `n_core_features, corr, x_noise`: "
+        f"{n_train} training rows, {n_test} ID and {n_test} OOD rows.",
+        "",
+        f"MoE models (the defaults but `max_epochs`): {moe_summary(epochs)}.",
         "",
     ]
-    lines = ["| task | " + " | ".join(cells.columns) + " |",
-             "|---" * (len(cells.columns) + 1) + "|"]
+    lines = [
+        "| task | " + " | ".join(cells.columns) + " |",
+        "|---" * (len(cells.columns) + 1) + "|",
+    ]
     lines += [f"| {t} | " + " | ".join(row) + " |" for t, row in cells.iterrows()]
-    lines += ["", "Mean seconds per fit and scoring: " + ", ".join(
-        f"{m} {s:.1f}" for m, s in seconds.items()) + "."]
+    lines += [
+        "",
+        "Mean seconds per fit and scoring: "
+        + ", ".join(f"{m} {s:.1f}" for m, s in seconds.items())
+        + ".",
+    ]
     return "\n".join(header + lines) + "\n"
 
 

@@ -86,8 +86,9 @@ class KerasBertMLM(nn.Module):
     softmax of Keras' ``Dense(n_cat, activation="softmax")`` is left to the loss).
     """
 
-    def __init__(self, n_cat, seq_len, *, embed_dim=20, num_heads=5, ff_dim=5,
-                 dropout=0.1):
+    def __init__(
+        self, n_cat, seq_len, *, embed_dim=20, num_heads=5, ff_dim=5, dropout=0.1
+    ):
         super().__init__()
         key_dim = embed_dim // num_heads
         self.num_heads, self.key_dim = num_heads, key_dim
@@ -116,12 +117,21 @@ class KerasBertMLM(nn.Module):
         qkv_fans = _keras_fans((embed_dim, self.num_heads, self.key_dim))
         for dense in (self.query, self.key, self.value):
             _glorot_(dense.weight, *qkv_fans)
-        _glorot_(self.attention_output.weight,
-                 *_keras_fans((self.num_heads, self.key_dim, embed_dim)))
+        _glorot_(
+            self.attention_output.weight,
+            *_keras_fans((self.num_heads, self.key_dim, embed_dim)),
+        )
         for dense in (self.ffn[0], self.ffn[2], self.mlm_cls):
             _glorot_(dense.weight, dense.in_features, dense.out_features)
-        for dense in (self.query, self.key, self.value, self.attention_output,
-                      self.ffn[0], self.ffn[2], self.mlm_cls):
+        for dense in (
+            self.query,
+            self.key,
+            self.value,
+            self.attention_output,
+            self.ffn[0],
+            self.ffn[2],
+            self.mlm_cls,
+        ):
             nn.init.zeros_(dense.bias)
 
     def _heads(self, x):
@@ -195,8 +205,16 @@ class PaperReferenceClassifier:
         Mean Keras loss of each completed epoch.
     """
 
-    def __init__(self, *, n_cat=10, epochs=200, batch_size=128, learning_rate=1e-3,
-                 max_steps=None, random_state=0):
+    def __init__(
+        self,
+        *,
+        n_cat=10,
+        epochs=200,
+        batch_size=128,
+        learning_rate=1e-3,
+        max_steps=None,
+        random_state=0,
+    ):
         self.n_cat = n_cat
         self.epochs = epochs
         self.batch_size = batch_size
@@ -211,8 +229,10 @@ class PaperReferenceClassifier:
         else:
             columns.append(np.asarray(y, dtype=np.int64).reshape(-1, 1))
         tokens = np.hstack(columns)
-        if tokens.min() < 0 or tokens[:, :-1].max() >= self.n_cat or (
-            y is not None and tokens.max() >= self.n_cat
+        if (
+            tokens.min() < 0
+            or tokens[:, :-1].max() >= self.n_cat
+            or (y is not None and tokens.max() >= self.n_cat)
         ):
             raise ValueError(f"tokens must be bin indices in [0, {self.n_cat}).")
         return tokens
@@ -230,8 +250,9 @@ class PaperReferenceClassifier:
         self.materialise_seconds_ = time.perf_counter() - start
 
         module = KerasBertMLM(self.n_cat, seq_len)
-        optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate,
-                                     eps=1e-7)
+        optimizer = torch.optim.Adam(
+            module.parameters(), lr=self.learning_rate, eps=1e-7
+        )
         n_copies = len(inputs)
         self.steps_per_epoch_ = -(-n_copies // self.batch_size)
         self.n_steps_, self.epoch_losses_ = 0, []

@@ -77,6 +77,8 @@ else:
 templates_path = ["_templates"]
 exclude_patterns = [
     "_build",
+    "_templates",
+    "_tex",
     "_autosummary_api.rst",  # included by api.rst
     "_benchmark_results.rst",  # included by benchmarks.rst
     "**.ipynb_checkpoints",
@@ -90,7 +92,8 @@ smartquotes = False
 # -- autodoc, autosummary, numpydoc --------------------------------------------
 autosummary_generate = ["api.rst", "_autosummary_api.rst"]
 autosummary_imported_members = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}  # no "inherited-members" key: it would
+# override the :inherited-members: option of the class template
 autodoc_typehints = "none"  # the numpydoc sections say the types
 autodoc_member_order = "bysource"
 numpydoc_show_class_members = False
@@ -113,7 +116,13 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
 }
-html_sidebars = {"install": [], "quick_start": [], "benchmarks": [], "theory": []}
+html_sidebars = {  # no left sidebar on pages without sub-pages
+    page: []
+    for page in (
+        "index", "install", "quick_start", "user_guide", "theory", "ood", "api",
+        "benchmarks",
+    )
+}
 
 # -- sphinx-gallery ------------------------------------------------------------
 sphinx_gallery_conf = {
@@ -184,7 +193,7 @@ def write_api_tables():
                 "",
                 ".. autosummary::",
                 "   :toctree: generated/",
-                f"   :template: {kind}.rst",
+                f"   :template: autosummary/{kind}.rst",
                 "",
                 *(f"   {name}" for name in members),
                 "",
@@ -277,19 +286,23 @@ write_api_tables()
 write_benchmark_results()
 
 
-def skip_metadata_request_methods(app, what, name, obj, skip, options):
-    """Leave out the ``set_{fit,predict,...}_request`` methods scikit-learn adds.
+def skip_scikit_learn_members(app, what, name, obj, skip, options):
+    """Leave out the members a class inherits from scikit-learn.
 
-    scikit-learn generates them on every estimator; their docstrings point into
-    scikit-learn's own user guide and glossary, which this site does not have.
+    ``get_params``, ``score``, ``set_output``, the ``set_*_request`` methods and
+    the like are scikit-learn's and documented there; their docstrings point into
+    scikit-learn's user guide and glossary, which this site does not have.
     """
     if re.fullmatch(r"set_\w+_request", name):
+        return True
+    function = getattr(obj, "__func__", obj)
+    if (getattr(function, "__module__", None) or "").startswith("sklearn."):
         return True
     return skip
 
 
 def setup(app):
-    app.connect("autodoc-skip-member", skip_metadata_request_methods)
+    app.connect("autodoc-skip-member", skip_scikit_learn_members)
     # Rebuild api and benchmarks when the generated includes change.
     app.connect(
         "env-get-outdated",

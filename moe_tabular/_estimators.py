@@ -6,7 +6,6 @@ the net; the subclasses only encode the target and decode predictions.
 
 import math
 import numbers
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -319,9 +318,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         validate_data(
             self, X_checkable, dtype=None, ensure_all_finite="allow-nan", reset=False
         )
-        with warnings.catch_warnings():  # the same warning was just given for self
-            warnings.filterwarnings("ignore", ".*feature names", module="sklearn")
-            codes_X = self.tokenizer_.encode(X)
+        codes_X = self.tokenizer_._encode_checked(X)  # validated just above
         module = self.module_
         tokens_X = codes_X + module.category_offsets[:-1].cpu().numpy()
         n_columns = tokens_X.shape[1] + 1

@@ -65,7 +65,10 @@ def _feature_categories(model, j):
     if isinstance(encoder, KBinsDiscretizer):
         edges = encoder.bin_edges_[0]
         n_bins = len(edges) - 1
-        labels = [f"[{_format(a)}, {_format(b)})" for a, b in zip(edges, edges[1:])]
+        labels = [
+            f"[{_format(a)}, {_format(b)})"
+            for a, b in zip(edges[:-1], edges[1:], strict=True)
+        ]
         labels[0] = f"< {_format(edges[1])}" if n_bins > 1 else "all"
         if n_bins > 1:
             labels[-1] = f">= {_format(edges[-2])}"
@@ -151,16 +154,11 @@ def masked_log_proba(model, X):
         logits = module.leave_one_out_logits(batch)  # (B, L, n_tokens)
         return [
             torch.log_softmax(logits[:, j, o : o + n], dim=-1).cpu().numpy()
-            for j, (o, n) in enumerate(zip(offsets, counts))
+            for j, (o, n) in enumerate(zip(offsets, counts, strict=True))
         ]
 
     parts = _in_chunks(model, codes + offsets, per_row, column_log_proba)
-    log_proba = [
-        np.concatenate([part[j] for part in parts])
-        if parts
-        else np.empty((0, counts[j]))
-        for j in range(n_columns)
-    ]
+    log_proba = [np.concatenate([part[j] for part in parts]) for j in range(n_columns)]
     return codes, log_proba
 
 
@@ -180,9 +178,7 @@ def expert_weights(model, X, *, column=None, aggregate="mean"):
     else:
         raise ValueError(f"column={column!r} is not one of the columns {names}.")
     if aggregate not in ("mean", "rollout", None):
-        raise ValueError(
-            f"aggregate={aggregate!r} must be 'mean', 'rollout' or None."
-        )
+        raise ValueError(f"aggregate={aggregate!r} must be 'mean', 'rollout' or None.")
     codes = _codes(model, X)
     codes[:, position] = MASK
     module = _module64(model)
@@ -304,9 +300,9 @@ def score_samples(model, X):
 
 # -- 4. embeddings ---------------------------------------------------------------
 def _labelled_positions(model):
-    """(column name, position) of every labelled position: the placeholder out."""
+    """(position, column name) of every labelled position: the placeholder out."""
     names = column_names(model, placeholder=False)
-    return list(zip(names, range(len(names))))
+    return list(enumerate(names))
 
 
 def token_embeddings(model):
@@ -316,7 +312,7 @@ def token_embeddings(model):
     weight = module.token_embedding.weight.detach().double().cpu().numpy()
     offsets = module.category_offsets.cpu().numpy()
     keys, tokens = [], []
-    for name, j in _labelled_positions(model):
+    for j, name in _labelled_positions(model):
         labels = list(RESERVED_LABELS) + _category_labels(model, j)
         keys += [(name, label) for label in labels]
         tokens += range(offsets[j] - N_RESERVED, offsets[j] + len(labels) - N_RESERVED)
@@ -332,7 +328,7 @@ def column_embeddings(model):
     """Column (position) embeddings, one row per column; see the method."""
     check_is_fitted(model)
     weight = model.module_.column_embedding.detach().double().cpu().numpy()
-    names, positions = zip(*_labelled_positions(model))
+    positions, names = zip(*_labelled_positions(model), strict=True)
     return pd.DataFrame(
         weight[list(positions)],
         index=pd.Index(names, name="column"),
@@ -397,14 +393,14 @@ class MoELensMixin:
         >>> from moe_tabular import MoECBOWClassifier
         >>> X = pd.DataFrame({"color": ["red", "blue"] * 20, "size": [1.0, 2.0] * 20})
         >>> y = ["warm", "cold"] * 20
-        >>> clf = MoECBOWClassifier(max_epochs=20, random_state=0).fit(X, y)
-        >>> weights = clf.expert_weights(X.head(3))
+        >>> clf = MoECBOWClassifier(n_heads=2, max_epochs=20, random_state=0)
+        >>> weights = clf.fit(X, y).expert_weights(X.head(3))
         >>> list(weights.columns)
         ['color', 'size', 'target']
         >>> weights.sum(axis=1).round(6).tolist()
         [1.0, 1.0, 1.0]
-        >>> clf.expert_weights(X.head(3), aggregate=None).shape  # 3 rows x 5 heads
-        (15, 3)
+        >>> clf.expert_weights(X.head(3), aggregate=None).shape  # 3 rows x 2 heads
+        (6, 3)
         """
         return expert_weights(self, X, column=column, aggregate=aggregate)
 
@@ -464,10 +460,14 @@ class MoELensMixin:
         ``sum_j log p(x_j | x_-j)`` over the feature columns, each predicted with
         it alone masked (and the target, if any, masked): the masked-column
         objective the model was trained on, read as a typicality score. Rows
-        drawn from another distribution (a covariate or correlation shift)
-        score lower. A missing cell contributes 0 (missingness is not scored;
-        compare rows with as many missing cells, or divide by the number of
-        observed ones). An unseen category (UNKNOWN token) contributes the
+        drawn from another distribution score lower when the shift changes
+        how columns go together (a correlation shift) or makes rare
+        categories common; a numeric value beyond the training range only
+        lands in the end bin, so extrapolation alone goes unseen.
+
+        A missing cell contributes 0: missingness is not scored (compare rows
+        with as many missing cells, or divide by the number of observed
+        ones). An unseen category (UNKNOWN token) contributes the
         log-probability of the least likely known category of its column in
         that row: at least as atypical as any seen value.
 

@@ -28,8 +28,8 @@ import pandas as pd
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
-from skorch.history import History
 from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder
+from skorch.history import History
 
 from ._tokenizer import ColumnTokenizer
 
@@ -159,7 +159,7 @@ def _infrequent(encoder):
 def _same_values(a, b):
     a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
     return a.shape == b.shape and all(
-        x == y or (pd.isna(x) and pd.isna(y)) for x, y in zip(a, b)
+        x == y or (pd.isna(x) and pd.isna(y)) for x, y in zip(a, b, strict=True)
     )
 
 
@@ -178,7 +178,11 @@ def _ordinal_encoder(state):
     values = np.repeat(categories, counts).reshape(-1, 1)
     params = from_json(state["params"])
     encoder = OrdinalEncoder(
-        **{**params, "min_frequency": 2 if infrequent else None, "max_categories": None},
+        **{
+            **params,
+            "min_frequency": 2 if infrequent else None,
+            "max_categories": None,
+        },
         categories=[categories],
     ).fit(values)
     encoder.set_params(**params, categories="auto")  # as fitted; transform ignores
@@ -202,6 +206,11 @@ def _bins_encoder(state):
     return encoder
 
 
+def _is_fitted_name(key):
+    """A public fitted attribute (``classes_``), never ``__dict__`` and the like."""
+    return key.isidentifier() and key.endswith("_") and not key.startswith("_")
+
+
 def _tokenizer_state(tokenizer):
     attributes = {
         key: to_json(value, f"tokenizer_.{key}")
@@ -218,7 +227,7 @@ def _tokenizer_state(tokenizer):
 def _rebuild_tokenizer(state):
     tokenizer = ColumnTokenizer(**from_json(state["params"]))
     for key, value in state["attributes"].items():
-        if not (key.endswith("_") and key.isidentifier()):
+        if not _is_fitted_name(key):
             raise ValueError(f"bad tokenizer attribute {key!r}")
         setattr(tokenizer, key, from_json(value))
     builders = {"OrdinalEncoder": _ordinal_encoder, "KBinsDiscretizer": _bins_encoder}
@@ -311,6 +320,8 @@ def _read_config(path, cls):
         raise ValueError(
             f"{str(config_path)!r} does not exist; pass the folder written by save()."
         ) from None
+    except OSError as exc:
+        raise ValueError(f"Cannot read {str(config_path)!r}: {exc}.") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{str(config_path)!r} is not valid JSON ({exc}).") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
@@ -361,8 +372,12 @@ def load_model(path, cls, *, device=None):
         state = load_file(weights, device="cpu")
     except FileNotFoundError:
         raise ValueError(f"{str(weights)!r} does not exist.") from None
+    except OSError as exc:
+        raise ValueError(f"Cannot read {str(weights)!r}: {exc}.") from None
     except SafetensorError as exc:
-        raise ValueError(f"{str(weights)!r} is not a safetensors file ({exc}).") from None
+        raise ValueError(
+            f"{str(weights)!r} is not a safetensors file ({exc})."
+        ) from None
     try:
         return _rebuild(config, state, cls, device)
     except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
@@ -382,7 +397,7 @@ def _rebuild(config, state, cls, device):
     estimator = cls(**params)
     estimator._validate_params()
     for key, value in config["attributes"].items():
-        if not (key.endswith("_") and key.isidentifier()):
+        if not _is_fitted_name(key):
             raise ValueError(f"bad attribute {key!r}")
         setattr(estimator, key, from_json(value))
     estimator.tokenizer_ = _rebuild_tokenizer(config["tokenizer"])

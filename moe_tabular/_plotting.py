@@ -9,8 +9,7 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise ImportError(
-            "Plotting needs matplotlib: pip install matplotlib "
-            "(or moe-tabular[plot])."
+            "Plotting needs matplotlib: pip install matplotlib (or moe-tabular[plot])."
         ) from exc
     return plt
 
@@ -29,7 +28,7 @@ def plot_expert_weights(weights, *, max_rows=30, axes=None, cmap="viridis"):
     axes : sequence of two matplotlib Axes, default=None
         Where to draw the heatmap and the bar chart; a new figure when None.
     cmap : str, default="viridis"
-        Colormap of the heatmap.
+        Colormap of the heatmap, from 0 to the largest weight shown.
 
     Returns
     -------
@@ -58,13 +57,20 @@ def plot_expert_weights(weights, *, max_rows=30, axes=None, cmap="viridis"):
     if axes is None:
         n_rows = min(max_rows, len(weights))
         _, axes = plt.subplots(
-            1, 2, figsize=(10, 1.5 + 0.25 * n_rows), width_ratios=[3, 2],
+            1,
+            2,
+            figsize=(10, 1.5 + 0.25 * n_rows),
+            width_ratios=[3, 2],
             layout="constrained",
         )
     heatmap_ax, bar_ax = axes
     shown = weights.iloc[:max_rows]
     image = heatmap_ax.imshow(
-        shown.to_numpy(), aspect="auto", cmap=cmap, vmin=0, vmax=1,
+        shown.to_numpy(),
+        aspect="auto",
+        cmap=cmap,
+        vmin=0,
+        vmax=max(float(shown.to_numpy().max()), 1e-12),
         interpolation="nearest",
     )
     heatmap_ax.set_xticks(range(shown.shape[1]), [str(c) for c in shown.columns])
@@ -77,8 +83,11 @@ def plot_expert_weights(weights, *, max_rows=30, axes=None, cmap="viridis"):
     mean, std = weights.mean(), weights.std(ddof=0)
     order = np.argsort(mean.to_numpy())
     bar_ax.barh(
-        [str(c) for c in weights.columns[order]], mean.iloc[order],
-        xerr=std.iloc[order], color="tab:blue", ecolor="gray",
+        [str(c) for c in weights.columns[order]],
+        mean.iloc[order],
+        xerr=std.iloc[order],
+        color="tab:blue",
+        ecolor="gray",
     )
     bar_ax.set_xlabel("mean expert weight")
     bar_ax.set_title(f"mean over {len(weights)} rows (bars: std)")

@@ -253,6 +253,10 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
         validate_data(
             self, X_checkable, dtype=None, ensure_all_finite="allow-nan", reset=reset
         )
+        return self._as_frame(X)
+
+    @staticmethod
+    def _as_frame(X):
         if isinstance(X, pd.DataFrame):
             return X
         array = np.asarray(X)
@@ -414,7 +418,16 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
         codes : ndarray of int64, shape (n_samples, n_features_in_)
         """
         check_is_fitted(self)
-        frame = self._frame(X, reset=False)
+        return self._encode_checked(self._frame(X, reset=False))
+
+    def _encode_checked(self, X):
+        """:meth:`encode` for an ``X`` its caller validated as :meth:`encode` does.
+
+        An estimator validates its input itself; validating again here would
+        repeat sklearn's feature-name warnings, and silencing them would take
+        ``warnings.catch_warnings``, which is not thread-safe.
+        """
+        frame = self._as_frame(X)
         codes = np.empty(frame.shape, dtype=np.int64)
         for j in range(frame.shape[1]):
             codes[:, j] = self._encode_column(

@@ -68,7 +68,7 @@ def check_frame_columns(X):
             f"X has duplicate column names {duplicated}; give every column a "
             "unique name."
         )
-    for j, (name, dtype) in enumerate(zip(columns, X.dtypes)):
+    for j, (name, dtype) in enumerate(zip(columns, X.dtypes, strict=True)):
         if _is_date_like(dtype):
             raise TypeError(
                 f"Column {column_label(name, j)} has dtype {dtype}; expected "
@@ -76,7 +76,9 @@ def check_frame_columns(X):
                 "e.g. to the year or a timestamp)."
             )
     categorical = [
-        name for name, dtype in X.dtypes.items() if isinstance(dtype, pd.CategoricalDtype)
+        name
+        for name, dtype in X.dtypes.items()
+        if isinstance(dtype, pd.CategoricalDtype)
     ]
     if categorical:
         return X.astype(dict.fromkeys(categorical, object))

@@ -150,7 +150,9 @@ def _column(draw, kind, n, pool):
         categories = sorted(set(pool)) if unused else None
         return pd.Categorical(values, categories=categories)
     if kind == "constant":
-        return np.array([pool[0]] * n, dtype=object if isinstance(pool[0], str) else None)
+        return np.array(
+            [pool[0]] * n, dtype=object if isinstance(pool[0], str) else None
+        )
     if kind == "all_missing":
         if draw(st.booleans()):
             return np.full(n, np.nan)
@@ -302,7 +304,9 @@ def test_tokenizer_fuzz(table, params):
     # columns are never reordered: each column's codes come from that column alone
     for j in range(frame.shape[1]):
         alone = ColumnTokenizer(**params).fit(frame.iloc[:, [j]])
-        np.testing.assert_array_equal(alone.encode(frame.iloc[:, [j]])[:, 0], codes[:, j])
+        np.testing.assert_array_equal(
+            alone.encode(frame.iloc[:, [j]])[:, 0], codes[:, j]
+        )
     # a frame with unseen values maps them to UNKNOWN, its missing cells to MISSING
     other_codes = tokenizer.encode(table.other)
     assert other_codes.shape == table.other.shape

@@ -331,7 +331,7 @@ def test_cli_tiny_run_writes_csv_markdown_and_png(tmp_path, capsys):
 
     code = bench_ood.main([
         "--datasets", "auto-mpg", "--models", "moe,logreg", "--seeds", "1",
-        "--param", "max_epochs=2", "--config", "wide=default,d_embedding=10",
+        "--param", "max_epochs=2", "--config", "wide=default,d_embedding=8,n_heads=2",
         "--models", "moe:wide", "--n-jobs", "1", "--no-progress",
         "--out", str(tmp_path),
     ])  # fmt: skip
@@ -340,7 +340,7 @@ def test_cli_tiny_run_writes_csv_markdown_and_png(tmp_path, capsys):
     assert list(runs["model"]) == [
         "moe:default[max_epochs=2]", "logreg", "moe:wide[max_epochs=2]",
     ]  # fmt: skip
-    assert json.loads(runs["params"][2])["d_embedding"] == 10
+    assert json.loads(runs["params"][2])["d_embedding"] == 8
     printed = capsys.readouterr().out
     assert "| logreg | 1 |" in printed
     assert (tmp_path / "summary.md").read_text() in printed

@@ -47,7 +47,11 @@ def odd_rows(frame):
 def saved(request, tmp_path_factory):
     Estimator, params = request.param
     frame, target = make_frame(n_rows=60)
-    y = target if Estimator is MoECBOWClassifier else np.where(target == "warm", 3.0, 1.0)
+    y = (
+        target
+        if Estimator is MoECBOWClassifier
+        else np.where(target == "warm", 3.0, 1.0)
+    )
     model = Estimator(**SMALL, **params).fit(frame, y)
     folder = tmp_path_factory.mktemp("model")
     model.save(folder)
@@ -85,10 +89,10 @@ def test_loaded_model_keeps_params_names_layout_and_history(saved):
     assert tokenizer.n_tokens_ == original.n_tokens_
     pd.testing.assert_frame_equal(loaded.history_, model.history_)
     assert len(loaded.net_.history) == len(model.history_)
-    for (name, a), (_, b) in zip(
-        loaded.module_.state_dict().items(), model.module_.state_dict().items()
-    ):
-        assert torch.equal(a, b), name
+    state, original_state = loaded.module_.state_dict(), model.module_.state_dict()
+    assert state.keys() == original_state.keys()
+    for name, tensor in state.items():
+        assert torch.equal(tensor, original_state[name]), name
     assert not loaded.module_.training
 
 
@@ -126,9 +130,7 @@ def test_round_trip_without_feature_names_and_with_a_random_state_instance(
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3))
     y = (X[:, 0] > 0).astype(int)
-    model = Estimator(
-        **{**SMALL, "random_state": np.random.RandomState(0)}
-    ).fit(X, y)
+    model = Estimator(**{**SMALL, "random_state": np.random.RandomState(0)}).fit(X, y)
     model.save(tmp_path)
     loaded = Estimator.load(tmp_path)
     assert not hasattr(loaded, "feature_names_in_")
@@ -150,9 +152,13 @@ def test_tokenizer_state_rebuilds_infrequent_categories_and_bins(params):
     tokenizer = ColumnTokenizer(n_bins=4, **params).fit(X)
     state = json.loads(json.dumps(_tokenizer_state(tokenizer), allow_nan=False))
     rebuilt = _rebuild_tokenizer(state)
-    later = pd.DataFrame({"c": ["rare2", "new", None], "x": [5.0, -5.0, 0.1], "k": [2.0, 3.0, np.nan]})
+    later = pd.DataFrame(
+        {"c": ["rare2", "new", None], "x": [5.0, -5.0, 0.1], "k": [2.0, 3.0, np.nan]}
+    )
     for table in [X, later]:
-        np.testing.assert_array_equal(rebuilt.transform(table), tokenizer.transform(table))
+        np.testing.assert_array_equal(
+            rebuilt.transform(table), tokenizer.transform(table)
+        )
     assert rebuilt.get_params() == tokenizer.get_params()
 
 
@@ -193,6 +199,12 @@ def test_missing_folder_or_files_are_value_errors(folder, tmp_path_factory):
         Estimator.load(path)
 
 
+def test_a_file_instead_of_the_folder_is_a_value_error(folder):
+    path, Estimator = folder
+    with pytest.raises(ValueError, match="Cannot read"):
+        Estimator.load(path / CONFIG_FILE)
+
+
 def test_newer_format_version_is_refused(folder):
     path, Estimator = folder
     _edit_config(path, lambda c: c.update(format_version=FORMAT_VERSION + 1))
@@ -223,8 +235,16 @@ def test_corrupt_files_are_value_errors(folder):
         lambda c: c["attributes"].update(
             n_features_in_={"__ndarray__": [], "dtype": "<M8[ns]", "shape": [0]}
         ),
+        lambda c: c["attributes"].update(__dict__={}),
     ],
-    ids=["layout", "encoders", "bad-param", "unknown-param", "datetime-dtype"],
+    ids=[
+        "layout",
+        "encoders",
+        "bad-param",
+        "unknown-param",
+        "datetime-dtype",
+        "dunder-attribute",
+    ],
 )
 def test_inconsistent_config_is_a_value_error(folder, edit):
     path, Estimator = folder

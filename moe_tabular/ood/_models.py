@@ -74,6 +74,7 @@ MOE_CONFIGS = {
         "shared_vocabulary": True,
         "target_weight": 1.0,
         "learning_rate": 1e-3,
+        "learning_rate_schedule": "constant",  # plain Adam
         "max_epochs": 200,
         "early_stopping": False,
         "batch_size": paper_batch_size,
