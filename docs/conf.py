@@ -266,8 +266,20 @@ def write_benchmark_results():
     if results:
         parts = []
         for path in results:
-            title = f"``benchmarks/results/{path.name}``"
-            parts += [title, "~" * len(title), "", markdown_to_rst(path.read_text())]
+            text = path.read_text()
+            # the file's first heading titles its section; the others are rubrics
+            first = re.search(r"^#+\s+(.*)$", text, flags=re.M)
+            title = first.group(1).strip() if first else path.stem
+            if first:
+                text = text[: first.start()] + text[first.end() :]
+            parts += [
+                title,
+                "~" * len(title),
+                "",
+                f"*From* ``benchmarks/results/{path.name}``.",
+                "",
+                markdown_to_rst(text),
+            ]
         text = "\n".join(parts)
     else:
         text = (

@@ -91,14 +91,14 @@ table[["IID", "OOD"]].round(2)
 # %%
 # What to look at
 # ---------------
-# On this small, all-numeric table the random forest is the most accurate
-# regressor, in and out of distribution; ours sits near the ridge regression. The
-# OOD errors of every model are larger, and the plot below shows one reason that
-# weighs on ours: European and Japanese cars are more economical than the American
-# ones it was trained on, and a prediction can never exceed the largest training
-# bin mean (the dashed line), whereas the test targets go well above it. A binned
-# target trades extrapolation for a model that treats the target like any other
-# column; when the test targets may leave the training range, check it first.
+# Every model's error grows out of distribution. The plot below shows one reason
+# that weighs on a binned target in particular: European and Japanese cars are
+# more economical than the American ones the models were trained on, and the
+# regressor's prediction can never exceed the largest training bin mean (the
+# dashed line), whereas a quarter of the test targets lie above it. A binned target
+# trades extrapolation for a model that treats the target like any other column;
+# when the test targets may leave the training range, check that first. On this
+# small, all-numeric table a random forest is a strong baseline.
 import matplotlib.pyplot as plt
 import numpy as np
 

@@ -2,13 +2,23 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from moe_tabular import ColumnTokenizer, MoECBOWClassifier, MoECBOWRegressor
+from moe_tabular import (
+    ColumnTokenizer,
+    MoECBOWClassifier,
+    MoECBOWImputer,
+    MoECBOWRegressor,
+)
 
 from .conftest import FAST
 
 
 @parametrize_with_checks(
-    [MoECBOWClassifier(**FAST), MoECBOWRegressor(**FAST), ColumnTokenizer()]
+    [
+        MoECBOWClassifier(**FAST),
+        MoECBOWRegressor(**FAST),
+        MoECBOWImputer(**FAST),
+        ColumnTokenizer(),
+    ]
 )
 def test_sklearn_contract(estimator, check):
     check(estimator)
