@@ -23,11 +23,13 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
+sys.path.insert(0, str(DOCS / "sphinxext"))  # gallery_order
 
 import moe_tabular  # noqa: E402  (installed: pip install -e ".[docs]")
 
@@ -46,6 +48,7 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
+
 
 # Math: rendered to PNG images by LaTeX and dvipng when both are installed, so the
 # formulas show without network access (on Debian: texlive-latex-base, dvipng and,
@@ -88,6 +91,7 @@ default_role = "literal"  # `x` in prose is code, as ``x``
 pygments_style = "sphinx"
 add_function_parentheses = False
 smartquotes = False
+toc_object_entries_show_parents = "hide"  # "predict", not "MoECBOWClassifier.predict"
 
 # -- autodoc, autosummary, numpydoc --------------------------------------------
 autosummary_generate = ["api.rst", "_autosummary_api.rst"]
@@ -119,7 +123,13 @@ html_theme_options = {
 html_sidebars = {  # no left sidebar on pages without sub-pages
     page: []
     for page in (
-        "index", "install", "quick_start", "user_guide", "theory", "ood", "api",
+        "index",
+        "install",
+        "quick_start",
+        "user_guide",
+        "theory",
+        "ood",
+        "api",
         "benchmarks",
     )
 }
@@ -133,7 +143,7 @@ sphinx_gallery_conf = {
     "backreferences_dir": "generated/backreferences",
     "reference_url": {"moe_tabular": None},
     "remove_config_comments": True,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.ReadingOrder",
     "show_memory": False,
     "min_reported_time": 1,
 }
@@ -313,7 +323,21 @@ def skip_scikit_learn_members(app, what, name, obj, skip, options):
     return skip
 
 
+def drop_type_docstrings(app, what, name, obj, options, lines):
+    """A constant without a ``#:`` comment shows its value, not ``tuple``'s doc.
+
+    autodoc falls back on ``obj.__doc__``, which for a tuple or dict constant is
+    the docstring of the built-in type.
+    """
+    type_doc = type(obj).__doc__
+    if what != "data" or not isinstance(type_doc, str):
+        return
+    if " ".join(type_doc.split()) in " ".join(" ".join(lines).split()):
+        lines.clear()  # numpydoc has run first and added a marker comment
+
+
 def setup(app):
+    app.connect("autodoc-process-docstring", drop_type_docstrings)
     app.connect("autodoc-skip-member", skip_scikit_learn_members)
     # Rebuild api and benchmarks when the generated includes change.
     app.connect(

@@ -89,8 +89,10 @@ for column in ["cylinders", "horsepower"]:
 # look like small American cars, so the separation is modest (AUROC about
 # 0.6). The score sees how the cells of a row fit together; a value beyond the
 # training range only lands in an end bin. ``benchmarks/bench_shift_score.py``
-# measures it against :class:`~sklearn.ensemble.IsolationForest`, here and on
-# the paper's correlation shift, which it detects far better.
+# compares it with :class:`~sklearn.ensemble.IsolationForest`: on this shift
+# (smaller, lighter cars) the forest on raw values does better, while on the
+# paper's correlation shift, where the columns stop going together, the
+# pseudo-log-likelihood does (AUROC about 0.95 against 0.84).
 from sklearn.metrics import roc_auc_score
 
 score_id = clf.score_samples(X.iloc[held_out])

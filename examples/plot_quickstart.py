@@ -73,9 +73,9 @@ new = pd.DataFrame(
         "age": [30.0, np.nan, 45.0, 60.0],
     }
 )
-proba = pd.DataFrame(clf.predict_proba(new), columns=clf.classes_).round(2)
+proba = pd.DataFrame(clf.predict_proba(new), columns=clf.classes_)
 proba.insert(0, "predicted", clf.predict(new))
-proba
+proba.round(2)
 
 # %%
 # How the table was read

@@ -106,7 +106,7 @@ train, test = splits["OOD"]
 top = models["MoE-CBOW, 10 bins"].target_bin_means_.max()  # its last fit: OOD
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 4), sharex=True, sharey=True)
-for ax, name in zip(axes, ["MoE-CBOW, 10 bins", "random forest"]):
+for ax, name in zip(axes, ["MoE-CBOW, 10 bins", "random forest"], strict=True):
     ax.scatter(y.iloc[test], fitted["OOD", name], s=12, alpha=0.7)
     ax.axline((20, 20), slope=1, color="grey", lw=1)
     ax.set_title(f"{name} (OOD)")

@@ -418,7 +418,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         Class labels.
     n_features_in_ : int
         Number of columns seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names seen during fit, when they are all strings.
     tokenizer_ : ColumnTokenizer
         The fitted tokenizer of ``X``.
@@ -476,7 +476,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+        X : {array-like, DataFrame} of shape (n_samples, ``n_features_in_``)
 
         Returns
         -------
@@ -490,7 +490,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+        X : {array-like, DataFrame} of shape (n_samples, ``n_features_in_``)
 
         Returns
         -------
@@ -503,7 +503,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+        X : {array-like, DataFrame} of shape (n_samples, ``n_features_in_``)
 
         Returns
         -------
@@ -538,7 +538,7 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         Mean training target of each target bin.
     n_features_in_ : int
         Number of columns seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names seen during fit, when they are all strings.
     tokenizer_ : ColumnTokenizer
         The fitted tokenizer of ``X``.
@@ -640,7 +640,7 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+        X : {array-like, DataFrame} of shape (n_samples, ``n_features_in_``)
 
         Returns
         -------

@@ -46,14 +46,14 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
 
     Attributes
     ----------
-    bin_means_ : list of ndarray or None, length n_features_in_
+    bin_means_ : list of ndarray or None, length ``n_features_in_``
         For a numeric column, the value filled in for each of its bins: the mean
         training value of the bin (the midpoint of its edges when empty), or the
         value itself when the column has few distinct values; None for a
         categorical column.
     n_features_in_ : int
         Number of columns seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names seen during fit, when they are all strings.
     tokenizer_ : ColumnTokenizer
         The fitted tokenizer of ``X``.
@@ -164,12 +164,12 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+        X : {array-like, DataFrame} of shape (n_samples, ``n_features_in_``)
             The table.
 
         Returns
         -------
-        X_imputed : DataFrame or ndarray of shape (n_samples, n_features_in_)
+        X_imputed : DataFrame or ndarray of shape (n_samples, ``n_features_in_``)
             A copy of ``X`` of the same type and dtypes with no missing cell in
             a column that had any value during fit; see :meth:`impute`.
         """

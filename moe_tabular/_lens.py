@@ -132,7 +132,7 @@ def masked_log_proba(model, X):
     Parameters
     ----------
     model : fitted MoECBOW estimator or imputer
-    X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+    X : {array-like, DataFrame} of shape (n_samples, ``n_features_in_``)
 
     Returns
     -------
@@ -358,7 +358,7 @@ class MoELensMixin:
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+        X : {array-like, DataFrame} of shape (n_samples, ``n_features_in_``)
             Rows to explain. A missing or unseen cell is an expert too (its
             MISSING or UNKNOWN token).
         column : str, default=None
@@ -415,7 +415,7 @@ class MoELensMixin:
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+        X : {array-like, DataFrame} of shape (n_samples, ``n_features_in_``)
             The table, without the target.
         strategy : {"most_likely", "sample"}, default="most_likely"
             Take the most likely category, or draw one from the predicted
@@ -425,7 +425,7 @@ class MoELensMixin:
 
         Returns
         -------
-        X_imputed : DataFrame or ndarray of shape (n_samples, n_features_in_)
+        X_imputed : DataFrame or ndarray of shape (n_samples, ``n_features_in_``)
             A copy of ``X`` of the same type. A categorical column gets a
             category seen in fit; a numeric (binned) column the midpoint of the
             predicted bin for the estimators (:class:`MoECBOWImputer` uses the
@@ -473,7 +473,7 @@ class MoELensMixin:
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+        X : {array-like, DataFrame} of shape (n_samples, ``n_features_in_``)
             The table, without the target.
 
         Returns

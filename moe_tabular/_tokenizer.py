@@ -181,19 +181,19 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Number of columns seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names seen during fit, when they are all strings.
-    categorical_ : ndarray of bool, shape (n_features_in_,)
+    categorical_ : ndarray of bool, shape (``n_features_in_``,)
         Which columns were treated as categorical.
     encoders_ : list of fitted sklearn transformers
         One :class:`~sklearn.preprocessing.OrdinalEncoder` or
         :class:`~sklearn.preprocessing.KBinsDiscretizer` per column (``None`` for a
         numeric column with no value).
-    shared_ : ndarray of bool, shape (n_features_in_,)
+    shared_ : ndarray of bool, shape (``n_features_in_``,)
         Which columns use the shared vocabulary.
-    n_categories_ : ndarray of int, shape (n_features_in_,)
+    n_categories_ : ndarray of int, shape (``n_features_in_``,)
         Number of categories or bins of each column (reserved tokens excluded).
-    category_offsets_ : ndarray of int, shape (n_features_in_,)
+    category_offsets_ : ndarray of int, shape (``n_features_in_``,)
         Token id of category 0 of each column; the MASK, MISSING and UNKNOWN
         tokens of column ``j`` are ``category_offsets_[j] - 3, -2, -1``.
     n_tokens_ : int
@@ -410,12 +410,12 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+        X : {array-like, DataFrame} of shape (n_samples, ``n_features_in_``)
             The table.
 
         Returns
         -------
-        codes : ndarray of int64, shape (n_samples, n_features_in_)
+        codes : ndarray of int64, shape (n_samples, ``n_features_in_``)
         """
         check_is_fitted(self)
         return self._encode_checked(self._frame(X, reset=False))
@@ -440,12 +440,12 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+        X : {array-like, DataFrame} of shape (n_samples, ``n_features_in_``)
             The table.
 
         Returns
         -------
-        tokens : ndarray of int64, shape (n_samples, n_features_in_)
+        tokens : ndarray of int64, shape (n_samples, ``n_features_in_``)
             Token ids in ``[0, n_tokens_)``.
         """
         return self.encode(X) + self.category_offsets_

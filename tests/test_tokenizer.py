@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from moe_tabular import ColumnTokenizer
-from moe_tabular._tokenizer import MASK, MISSING, UNKNOWN
+from moe_tabular._tokenizer import MASK, MISSING, N_RESERVED, UNKNOWN
 
 from .conftest import make_frame
 
@@ -208,3 +208,17 @@ def test_value_in_a_column_without_values_at_fit_is_unknown():
     assert tokenizer.encode(later)[:, 0].tolist() == [UNKNOWN, MISSING]
     with pytest.raises(ValueError, match="'x' has categories not seen"):
         ColumnTokenizer(handle_unknown="error").fit(X).encode(later)
+
+
+@pytest.mark.parametrize("cap", [{"max_categories": 20}, {"min_frequency": 3}])
+def test_a_cap_bounds_the_vocabulary_of_a_5000_category_column(cap):
+    rng = np.random.default_rng(0)
+    codes = np.concatenate([np.arange(5000), np.arange(5000), rng.integers(0, 19, 600)])
+    X = pd.DataFrame({"user": pd.array([f"user{i}" for i in codes], dtype="string")})
+    assert ColumnTokenizer().fit(X).n_tokens_ == 5000 + N_RESERVED  # uncapped
+    tokenizer = ColumnTokenizer(**cap).fit(X)
+    # 19 frequent users plus one shared "infrequent" token (and MASK, MISSING, UNKNOWN)
+    assert tokenizer.n_categories_.tolist() == [20]
+    assert tokenizer.n_tokens_ == 20 + N_RESERVED
+    encoded = tokenizer.encode(pd.DataFrame({"user": ["user3", "user4999", "new"]}))
+    assert encoded[:, 0].tolist() == [12, 19, UNKNOWN]  # "user3" sorts 13th
