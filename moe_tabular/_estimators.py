@@ -4,6 +4,7 @@ Both share :class:`_BaseMoECBOW`, which owns every hyperparameter, tokenizing an
 the net; the subclasses only encode the target and decode predictions.
 """
 
+import copy
 import math
 import numbers
 
@@ -42,7 +43,10 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         "shared_vocabulary": ["boolean", StrOptions({"auto"})],
         "handle_unknown": [StrOptions({"unknown_token", "error"})],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "learning_rate_schedule": [StrOptions({"constant", "onecycle"})],
         "target_weight": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -69,7 +73,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         shared_vocabulary="auto",
         handle_unknown="unknown_token",
         max_epochs=200,
-        batch_size=512,
+        batch_size="auto",
         learning_rate=1e-2,
         learning_rate_schedule="onecycle",
         target_weight=1.0,
@@ -143,7 +147,11 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             },
             target_weight=self.target_weight,
             max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
+            batch_size=(
+                min(512, max(32, -(-n_train_rows // 4)))
+                if self.batch_size == "auto"
+                else self.batch_size
+            ),
             learning_rate=self.learning_rate,
             learning_rate_schedule=self.learning_rate_schedule,
             n_train_rows=n_train_rows,
@@ -329,6 +337,9 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         )
         chunk = max(1, _PREDICT_CELLS // (n_columns * n_columns * self.n_heads))
         device = self.net_.device
+        # float64 copy: float32 sums vary in the last bits with the batch shape
+        # (BLAS kernels); predictions must not depend on which rows come along
+        module = copy.deepcopy(module).double()
         outputs = []
         with torch.inference_mode():
             for start in range(0, len(tokens), chunk):
@@ -336,7 +347,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
                 logits = module(batch, columns=[n_columns - 1])[:, 0]
                 logits = logits[:, offset : offset + n_target]
                 outputs.append(torch.log_softmax(logits, dim=-1).cpu())
-        return torch.cat(outputs).double().numpy()
+        return torch.cat(outputs).numpy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -383,8 +394,10 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         A category unseen during fit becomes the UNKNOWN token, or raises.
     max_epochs : int, default=200
         Passes over the data; each masks every column of every row once.
-    batch_size : int, default=512
+    batch_size : int or "auto", default="auto"
         Rows per gradient step (each row yields one example per column).
+        "auto": a quarter of the training rows, clipped to [32, 512], so small
+        tables still get several steps per epoch.
     learning_rate : float, default=1e-2
         Adam's learning rate (the peak rate under "onecycle").
     learning_rate_schedule : {"constant", "onecycle"}, default="onecycle"
@@ -582,7 +595,7 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         shared_vocabulary="auto",
         handle_unknown="unknown_token",
         max_epochs=200,
-        batch_size=512,
+        batch_size="auto",
         learning_rate=1e-2,
         learning_rate_schedule="onecycle",
         target_weight=1.0,

@@ -56,16 +56,12 @@ def test_unseen_categories_and_new_missing_values_predict(fitted):
 
 def test_predictions_do_not_depend_on_batch_or_neighbours(fitted):
     model, frame, _ = fitted
-    # equal up to float32 rounding, which BLAS kernels vary with the batch shape
+    # predict runs in float64, so batch shape changes at most the last few bits
     whole = model.predict(frame)
     one_by_one = np.concatenate([model.predict(frame.iloc[[i]]) for i in range(10)])
     reversed_rows = model.predict(frame.iloc[::-1])[::-1]
-    if isinstance(model, MoECBOWRegressor):
-        np.testing.assert_allclose(whole[:10], one_by_one, rtol=1e-6)
-        np.testing.assert_allclose(whole, reversed_rows, rtol=1e-6)
-    else:
-        np.testing.assert_array_equal(whole[:10], one_by_one)
-        np.testing.assert_array_equal(whole, reversed_rows)
+    np.testing.assert_allclose(whole[:10], one_by_one, rtol=1e-12)
+    np.testing.assert_allclose(whole, reversed_rows, rtol=1e-12)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -158,7 +154,7 @@ def test_invalid_hyperparameters_are_named(Estimator, params, name):
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_heads_must_divide_embedding(Estimator):
-    with pytest.raises(ValueError, match="n_heads=3 must divide d_embedding=20"):
+    with pytest.raises(ValueError, match="n_heads=3 must divide d_embedding=32"):
         Estimator(n_heads=3).fit(np.zeros((4, 2)), np.array([0, 1, 0, 1]))
 
 
