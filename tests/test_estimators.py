@@ -60,8 +60,12 @@ def test_predictions_do_not_depend_on_batch_or_neighbours(fitted):
     whole = model.predict(frame)
     one_by_one = np.concatenate([model.predict(frame.iloc[[i]]) for i in range(10)])
     reversed_rows = model.predict(frame.iloc[::-1])[::-1]
-    np.testing.assert_allclose(whole[:10], one_by_one, rtol=1e-12)
-    np.testing.assert_allclose(whole, reversed_rows, rtol=1e-12)
+    if isinstance(model, MoECBOWRegressor):
+        np.testing.assert_allclose(whole[:10], one_by_one, rtol=1e-12)
+        np.testing.assert_allclose(whole, reversed_rows, rtol=1e-12)
+    else:
+        np.testing.assert_array_equal(whole[:10], one_by_one)
+        np.testing.assert_array_equal(whole, reversed_rows)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
