@@ -489,8 +489,8 @@ def _report(results, args, machine, command, elapsed):
         )
     lines.append("")
     lines.append(
-        f"Median of {args.predict_repeats} `predict` calls on the same "
-        "DataFrame (int64 bin columns) per model."
+        f"Time: median of {args.predict_repeats} timed `predict` call(s) per model, "
+        "all on the same DataFrame (int64 bin columns)."
     )
 
     def curve_table(title, axis, points):
@@ -633,7 +633,7 @@ def _plot(results, args, path):
     axes[2].set(
         xscale="log",
         xlabel=f"rows N (D={args.curve_d})",
-        title="Peak RSS of the fit process",
+        title="Peak RSS of the fit (paper: only if fully run)",
     )
     axes[0].legend(fontsize=8)
     axes[2].legend(fontsize=8)
