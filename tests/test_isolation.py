@@ -112,15 +112,15 @@ def test_predict_from_several_threads_at_once(Estimator):
     frame, target = make_frame(n_rows=60)
     y = target if Estimator is MoECBOWClassifier else (target == "warm") * 1.0
     model = Estimator(**SMALL).fit(frame, y)
-    # fitted on names and asked without them: predict warns (and silences the
-    # tokenizer's repeat of that warning) in every thread
+    # some batches lack the feature names: predict warns from many threads at once,
+    # which once made a (thread-unsafe) warnings.catch_warnings leak its filter
     batches = [frame.iloc[i : i + 7] for i in range(0, 60, 7)] * 6
     batches += [frame.iloc[i : i + 7].to_numpy() for i in range(0, 60, 7)] * 2
     method = getattr(model, "predict_proba", model.predict)
-    expected = [method(batch) for batch in batches]
     before = list(warnings.filters)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
+        expected = [method(batch) for batch in batches]
         filters_inside = list(warnings.filters)
         with ThreadPoolExecutor(max_workers=8) as pool:
             results = list(pool.map(method, batches))
