@@ -90,19 +90,27 @@ class MixtureOfColumnExperts(nn.Module):
             Row ``i`` is the attention output at ``i`` of the variant masking ``i``.
         gates : Tensor of shape (batch, n_heads, L, L)
         """
-        q = self._heads(self.query(masked))  # (H, L, dh)
-        k, v = self._heads(self.key(context)), self._heads(self.value(context))
-        k_masked = self._heads(self.key(masked))  # (H, L, dh)
-        v_masked = self._heads(self.value(masked))
-        scale = math.sqrt(q.shape[-1])
-        scores = q @ k.transpose(-1, -2) / scale  # (B, H, L, L)
-        own = (q * k_masked).sum(-1) / scale  # (H, L): masked query . masked key
-        eye = torch.eye(scores.shape[-1], dtype=torch.bool, device=scores.device)
-        scores = torch.where(eye, own.unsqueeze(-1), scores)
-        gates = torch.softmax(scores, dim=-1)
-        self_gate = torch.diagonal(gates, dim1=-2, dim2=-1).unsqueeze(-1)  # (B,H,L,1)
-        mixed = gates @ v + self_gate * (v_masked - v)
-        return self.out(mixed.transpose(-3, -2).flatten(-2)), gates
+        n_rows, n_columns, d_embedding = context.shape
+        d_head = d_embedding // self.n_heads
+        # Laid out for small L on CPU: the scores of all heads are one matrix
+        # product with a block-diagonal query matrix, and the softmax runs over
+        # dim 1 (key position), which is far faster than a short last dim.
+        q = self.query(masked).view(n_columns, self.n_heads, d_head)
+        q = q / math.sqrt(d_head)
+        v = self.value(context).view(n_rows, n_columns, self.n_heads, d_head)
+        k_masked = self.key(masked).view(n_columns, self.n_heads, d_head)
+        v_masked = self.value(masked).view(n_columns, self.n_heads, d_head)
+        queries = torch.block_diag(*q.permute(1, 2, 0))  # (H * dh, H * L)
+        scores = self.key(context).flatten(0, 1) @ queries
+        scores = scores.view(n_rows, n_columns, self.n_heads, n_columns)  # (B,j,H,i)
+        own = (q * k_masked).sum(-1).T  # (H, L): masked query . masked key
+        eye = torch.eye(n_columns, dtype=torch.bool, device=scores.device)
+        scores = torch.where(eye[:, None, :], own, scores)
+        gates = torch.softmax(scores, dim=1).permute(0, 3, 2, 1)  # (B, i, H, j)
+        mixed = torch.einsum("bihj,bjhd->bihd", gates, v)
+        self_gate = torch.diagonal(gates, dim1=1, dim2=3).transpose(1, 2)  # (B,i,H)
+        mixed = mixed + self_gate.unsqueeze(-1) * (v_masked - v)
+        return self.out(mixed.flatten(-2)), gates.transpose(1, 2)
 
 
 class AttentionBlock(nn.Module):
