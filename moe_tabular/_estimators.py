@@ -42,6 +42,12 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         "categorical_features": [StrOptions({"auto"}), "array-like", None],
         "shared_vocabulary": ["boolean", StrOptions({"auto"})],
         "handle_unknown": [StrOptions({"unknown_token", "error"})],
+        "min_frequency": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            Interval(numbers.Real, 0, 1, closed="neither"),
+            None,
+        ],
+        "max_categories": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -72,6 +78,8 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         categorical_features="auto",
         shared_vocabulary="auto",
         handle_unknown="unknown_token",
+        min_frequency=None,
+        max_categories=None,
         max_epochs=200,
         batch_size="auto",
         learning_rate=1e-2,
@@ -95,6 +103,8 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         self.categorical_features = categorical_features
         self.shared_vocabulary = shared_vocabulary
         self.handle_unknown = handle_unknown
+        self.min_frequency = min_frequency
+        self.max_categories = max_categories
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -211,6 +221,8 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             n_bins=self.n_bins,
             shared_vocabulary=self.shared_vocabulary,
             handle_unknown=self.handle_unknown,
+            min_frequency=self.min_frequency,
+            max_categories=self.max_categories,
         ).fit(X)
         n_categories = np.append(tokenizer.n_categories_, n_target)
         target_shared = (
@@ -392,6 +404,15 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         has its own.
     handle_unknown : {"unknown_token", "error"}, default="unknown_token"
         A category unseen during fit becomes the UNKNOWN token, or raises.
+    min_frequency : int or float, default=None
+        Categories of a categorical column seen fewer times (or in a smaller
+        share of rows) than this share one "infrequent" token, as in
+        :class:`~sklearn.preprocessing.OrdinalEncoder`. None: every category
+        keeps its own token.
+    max_categories : int, default=None
+        At most this many tokens per categorical column, the rarest categories
+        sharing the infrequent one: bounds the vocabulary, and so memory, for
+        columns with thousands of categories. None: no cap.
     max_epochs : int, default=200
         Passes over the data; each masks every column of every row once.
     batch_size : int or "auto", default="auto"
@@ -540,7 +561,8 @@ class MoECBOWRegressor(RegressorMixin, _BaseMoECBOW):
         Quantile bins of the target; a target with fewer distinct values keeps
         one bin per value.
     d_embedding, n_heads, n_layers, d_ffn, dropout, norm_first, n_bins, \
-categorical_features, shared_vocabulary, handle_unknown, max_epochs, batch_size, \
+categorical_features, shared_vocabulary, handle_unknown, min_frequency, \
+max_categories, max_epochs, batch_size, \
 learning_rate, learning_rate_schedule, target_weight, early_stopping, \
 validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         As in :class:`MoECBOWClassifier`.
@@ -594,6 +616,8 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         categorical_features="auto",
         shared_vocabulary="auto",
         handle_unknown="unknown_token",
+        min_frequency=None,
+        max_categories=None,
         max_epochs=200,
         batch_size="auto",
         learning_rate=1e-2,
@@ -618,6 +642,8 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
             categorical_features=categorical_features,
             shared_vocabulary=shared_vocabulary,
             handle_unknown=handle_unknown,
+            min_frequency=min_frequency,
+            max_categories=max_categories,
             max_epochs=max_epochs,
             batch_size=batch_size,
             learning_rate=learning_rate,

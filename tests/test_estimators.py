@@ -237,3 +237,19 @@ def test_early_stopping_restores_the_best_epochs_weights(frame_and_target):
     ).item()
     assert loss == pytest.approx(model.history_["valid_target_loss"].min(), rel=1e-4)
     assert loss < model.history_["valid_target_loss"].iloc[-1]
+
+
+@pytest.mark.parametrize("Estimator", [MoECBOWClassifier, MoECBOWRegressor])
+def test_category_cap_bounds_the_vocabulary(Estimator):
+    rng = np.random.default_rng(0)
+    ids = pd.Series([f"id{i}" for i in rng.integers(0, 500, size=300)], dtype="string")
+    X = pd.DataFrame({"id": ids, "x": rng.normal(size=300)})
+    y = (X["x"] > 0).astype(int) if Estimator is MoECBOWClassifier else X["x"]
+    capped = Estimator(**FAST, max_categories=5).fit(X, y)
+    full = Estimator(**FAST).fit(X, y)
+    assert capped.tokenizer_.n_categories_[0] == 5
+    assert full.tokenizer_.n_categories_[0] == ids.nunique()
+    n_embeddings = capped.module_.token_embedding.num_embeddings
+    assert n_embeddings < full.module_.token_embedding.num_embeddings - 200
+    rare = X.assign(id=pd.Series(["id-never-seen"] * 3, dtype="string")).head(3)
+    assert capped.predict(rare).shape == (3,)

@@ -420,3 +420,9 @@ def test_high_cardinality_fuzz(prefix, n_categories, max_categories):
     y = (np.arange(n_categories) % 2).astype(int)
     model = MoECBOWClassifier(**TINY, max_epochs=1, random_state=0).fit(frame, y)
     _check_predictions(model, frame.head(50), y)
+    capped_model = MoECBOWClassifier(
+        **TINY, max_categories=max_categories, max_epochs=1, random_state=0
+    ).fit(frame, y)
+    assert capped_model.tokenizer_.n_categories_[0] <= max_categories
+    assert capped_model.module_.token_embedding.num_embeddings < n_categories
+    _check_predictions(capped_model, frame.head(50), y)
