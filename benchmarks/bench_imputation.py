@@ -23,7 +23,6 @@ Examples:
   python benchmarks/bench_imputation.py --seeds 0,1,2 --threads 1
 """
 
-import argparse
 import sys
 import time
 import warnings
@@ -41,9 +40,13 @@ from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 from moe_tabular import MoECBOWClassifier, MoECBOWImputer
 from moe_tabular.datasets import load_adult, load_heart_disease
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = ROOT.parent / "shared" / "datasets"
-DEFAULT_OUT = ROOT / "benchmarks" / "results" / "imputation.md"
+try:
+    from . import _common
+except ImportError:  # run as a script: python benchmarks/<this file>
+    import _common
+
+DEFAULT_DATA_DIR = _common.ROOT.parent / "shared" / "datasets"
+DEFAULT_OUT = _common.ROOT / "benchmarks" / "results" / "imputation.md"
 
 
 # -- data ------------------------------------------------------------------------
@@ -126,34 +129,13 @@ def knn(holed, y, categorical, seed, epochs):
     return pd.DataFrame(out)
 
 
-def _moe_params(seed, epochs):
-    return {"random_state": seed, **({"max_epochs": epochs} if epochs else {})}
-
-
-def moe_summary(epochs):
-    """The MoE hyperparameters that matter here, as ``key=value`` text."""
-    params = MoECBOWClassifier(**_moe_params(0, epochs)).get_params()
-    keys = [
-        "d_embedding",
-        "n_heads",
-        "n_layers",
-        "d_ffn",
-        "shared_vocabulary",
-        "batch_size",
-        "learning_rate",
-        "learning_rate_schedule",
-        "max_epochs",
-    ]
-    return ", ".join(f"{key}={params[key]!r}" for key in keys if key in params)
-
-
 def moe_imputer(holed, y, categorical, seed, epochs):
-    imputed = MoECBOWImputer(**_moe_params(seed, epochs)).fit_transform(holed)
+    imputed = MoECBOWImputer(**_common.moe_params(seed, epochs)).fit_transform(holed)
     return imputed[categorical].astype(object).set_axis(range(len(categorical)), axis=1)
 
 
 def moe_classifier(holed, y, categorical, seed, epochs):
-    model = MoECBOWClassifier(**_moe_params(seed, epochs)).fit(holed, y)
+    model = MoECBOWClassifier(**_common.moe_params(seed, epochs)).fit(holed, y)
     imputed = model.impute(holed)
     return imputed[categorical].astype(object).set_axis(range(len(categorical)), axis=1)
 
@@ -183,11 +165,7 @@ def hits_per_column(imputed, X, hidden, categorical):
 
 # -- the program -----------------------------------------------------------------
 def _parser(prog):
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = _common.make_parser(prog, __doc__)
     add = parser.add_argument
     add(
         "--quick",
@@ -213,39 +191,24 @@ def _parser(prog):
         help="rows subsampled from Adult (default 2000)",
     )
     add(
-        "--max-epochs",
-        type=int,
-        default=None,
-        help="max_epochs of the MoE models (default: the estimators' default)",
-    )
-    add("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    add(
         "--data-dir",
         type=Path,
         default=DEFAULT_DATA_DIR,
         help="folder of the UCI files (default ../shared/datasets)",
     )
-    add(
-        "--out",
-        type=Path,
-        default=None,
-        help=f"Markdown results file (default {DEFAULT_OUT.relative_to(ROOT)}; "
-        "--quick writes nothing unless given)",
-    )
+    _common.add_run_options(parser, DEFAULT_OUT)
     return parser
 
 
 def main(argv=None, *, prog="python -m benchmarks imputation"):
     """Run the benchmark; ``argv`` defaults to ``sys.argv[1:]``."""
     args = _parser(prog).parse_args(argv)
-    command = " ".join([prog, *(sys.argv[1:] if argv is None else argv)])
+    command = _common.begin_run(args, argv, prog)
     datasets = args.datasets.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
     epochs = args.max_epochs
     if args.quick:
         datasets, seeds, epochs = ["heart-disease"], seeds[:1], epochs or 20
-    if args.threads:
-        torch.set_num_threads(args.threads)
     rows, columns = [], []
     for dataset in datasets:
         for seed in seeds:
@@ -273,12 +236,7 @@ def main(argv=None, *, prog="python -m benchmarks imputation"):
         columns, columns=["dataset", "seed", "method", "column", "hits", "hidden"]
     )
     markdown = to_markdown(results, per_column, command, args, epochs)
-    print(markdown)
-    out = args.out or (None if args.quick else DEFAULT_OUT)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(markdown)
-        print(f"wrote {out}")
+    _common.write_markdown(markdown, args.out or (None if args.quick else DEFAULT_OUT))
     return 0
 
 
@@ -306,7 +264,8 @@ def to_markdown(results, per_column, command, args, epochs):
         " seeds (mean seconds per imputation, fit included; torch threads: "
         f"{torch.get_num_threads()}).",
         "",
-        f"MoE models (the defaults but `max_epochs`): {moe_summary(epochs)}.",
+        "MoE models (the defaults but `max_epochs`): "
+        f"{_common.moe_summary(MoECBOWClassifier, epochs)}.",
         "",
     ]
     lines = [

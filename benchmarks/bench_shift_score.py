@@ -24,14 +24,11 @@ Examples:
   python benchmarks/bench_shift_score.py --seeds 3 --threads 1
 """
 
-import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -42,8 +39,12 @@ from moe_tabular import MoECBOWImputer, MoECBOWRegressor
 from moe_tabular.datasets import load_auto_mpg
 from moe_tabular.ood import PAPER_SEEDS, make_correlation_shift
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = ROOT / "benchmarks" / "results" / "shift_score.md"
+try:
+    from . import _common
+except ImportError:  # run as a script: python benchmarks/<this file>
+    import _common
+
+DEFAULT_OUT = _common.ROOT / "benchmarks" / "results" / "shift_score.md"
 SETTINGS = ((1, 0.1, 0.0), (1, 0.9, 0.0), (5, 0.1, 0.0), (5, 0.9, 0.0), (5, 0.9, 1.5))
 
 
@@ -76,33 +77,12 @@ def auto_mpg(seed):
 
 
 # -- scores (higher = more typical) ------------------------------------------------
-def _moe_params(seed, epochs):
-    return {"random_state": seed, **({"max_epochs": epochs} if epochs else {})}
-
-
-def moe_summary(epochs):
-    """The MoE hyperparameters that matter here, as ``key=value`` text."""
-    params = MoECBOWRegressor(**_moe_params(0, epochs)).get_params()
-    keys = [
-        "d_embedding",
-        "n_heads",
-        "n_layers",
-        "d_ffn",
-        "shared_vocabulary",
-        "batch_size",
-        "learning_rate",
-        "learning_rate_schedule",
-        "max_epochs",
-    ]
-    return ", ".join(f"{key}={params[key]!r}" for key in keys if key in params)
-
-
 def moe_regressor(X, y, seed, epochs):
-    return MoECBOWRegressor(**_moe_params(seed, epochs)).fit(X, y).score_samples
+    return MoECBOWRegressor(**_common.moe_params(seed, epochs)).fit(X, y).score_samples
 
 
 def moe_imputer(X, y, seed, epochs):
-    return MoECBOWImputer(**_moe_params(seed, epochs)).fit(X).score_samples
+    return MoECBOWImputer(**_common.moe_params(seed, epochs)).fit(X).score_samples
 
 
 def forest_raw(X, y, seed, epochs):
@@ -136,11 +116,7 @@ def auroc(score, X_id, X_ood):
 
 # -- the program -----------------------------------------------------------------
 def _parser(prog):
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = _common.make_parser(prog, __doc__)
     add = parser.add_argument
     add(
         "--quick",
@@ -156,34 +132,19 @@ def _parser(prog):
     )
     add("--n-train", type=int, default=2000, help="simulation training rows")
     add("--n-test", type=int, default=1000, help="simulation ID and OOD rows each")
-    add(
-        "--max-epochs",
-        type=int,
-        default=None,
-        help="max_epochs of the MoE models (default: the estimators' default)",
-    )
-    add("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    add(
-        "--out",
-        type=Path,
-        default=None,
-        help=f"Markdown results file (default {DEFAULT_OUT.relative_to(ROOT)}; "
-        "--quick writes nothing unless given)",
-    )
+    _common.add_run_options(parser, DEFAULT_OUT)
     return parser
 
 
 def main(argv=None, *, prog="python -m benchmarks shift"):
     """Run the benchmark; ``argv`` defaults to ``sys.argv[1:]``."""
     args = _parser(prog).parse_args(argv)
-    command = " ".join([prog, *(sys.argv[1:] if argv is None else argv)])
+    command = _common.begin_run(args, argv, prog)
     settings, n_seeds, epochs = SETTINGS, args.seeds, args.max_epochs
     n_train, n_test = args.n_train, args.n_test
     if args.quick:
         settings, n_seeds, epochs = (SETTINGS[0], SETTINGS[3]), 1, epochs or 20
         n_train, n_test = 500, 500
-    if args.threads:
-        torch.set_num_threads(args.threads)
     tasks = [
         (
             f"simulation {core}, {corr}, {noise}",
@@ -212,12 +173,7 @@ def main(argv=None, *, prog="python -m benchmarks shift"):
             )
     results = pd.DataFrame(rows, columns=["task", "seed", "method", "auroc", "seconds"])
     markdown = to_markdown(results, command, epochs, n_train, n_test)
-    print(markdown)
-    out = args.out or (None if args.quick else DEFAULT_OUT)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(markdown)
-        print(f"wrote {out}")
+    _common.write_markdown(markdown, args.out or (None if args.quick else DEFAULT_OUT))
     return 0
 
 
@@ -242,7 +198,8 @@ def to_markdown(results, command, epochs, n_train, n_test):
         f"{n_seeds} seeds. Simulation rows `n_core_features, corr, x_noise`: "
         f"{n_train} training rows, {n_test} ID and {n_test} OOD rows.",
         "",
-        f"MoE models (the defaults but `max_epochs`): {moe_summary(epochs)}.",
+        "MoE models (the defaults but `max_epochs`): "
+        f"{_common.moe_summary(MoECBOWRegressor, epochs)}.",
         "",
     ]
     lines = [
