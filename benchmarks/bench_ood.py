@@ -17,6 +17,7 @@ Examples:
   python -m benchmarks ood --suite auto-mpg --config shared=default,\\
       shared_vocabulary=True --models moe:default,moe:shared,moe:paper,logreg
   python -m benchmarks ood --suite real --param shared_vocabulary=False
+  python -m benchmarks ood --suite auto-mpg --models rf,rf@oracle,gb,gb@oracle
 """
 
 import argparse
@@ -85,7 +86,9 @@ def _parser(prog):
         type=_list,
         action="extend",
         default=None,
-        help="comma-separated models replacing the suite's (repeatable)",
+        help="comma-separated models replacing the suite's (repeatable); "
+        "rf@oracle, gb@oracle, mlp@oracle: the grid point chosen on half of the "
+        "OOD rows, reported apart",
     )
     add(
         "--seeds",

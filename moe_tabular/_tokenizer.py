@@ -61,7 +61,9 @@ def token_layout(n_categories, *, shared):
     offsets = np.full(len(n_categories), N_RESERVED, dtype=np.int64)
     start = N_RESERVED + n_categories[shared].max() if shared.any() else 0
     blocks = n_categories[~shared] + N_RESERVED
-    offsets[~shared] = start + N_RESERVED + np.concatenate([[0], np.cumsum(blocks)[:-1]])
+    offsets[~shared] = (
+        start + N_RESERVED + np.concatenate([[0], np.cumsum(blocks)[:-1]])
+    )
     return offsets, int(start + blocks.sum())
 
 

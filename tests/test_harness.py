@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
 
@@ -95,6 +95,8 @@ def test_optional_models_follow_pytorch_tabular():
         ({"datasets": ["iris"]}, "Unknown dataset 'iris'"),
         ({"models": ["svm"]}, "Unknown model 'svm'"),
         ({"models": ["moe:huge"]}, "Unknown model 'moe:huge'"),
+        ({"models": ["logreg@oracle"]}, "only the grid-searched models"),
+        ({"models": ["moe@oracle"]}, "only the grid-searched models"),
     ],
 )
 def test_unknown_names_raise_before_any_run(kwargs, match):
@@ -238,6 +240,29 @@ def test_run_one_row(auto_mpg):
     assert json.loads(row["params"])["max_epochs"] == 2
     grid = run_one(dataset="auto-mpg", model="logreg", seed=1)
     assert grid["ood_accuracy"] == pytest.approx(0.657, abs=0.06)  # paper: .657
+
+
+def test_oracle_selects_on_half_the_ood_rows_and_scores_the_other(auto_mpg):
+    row = run_one(dataset="auto-mpg", model="rf@oracle", seed=1)
+    honest = run_one(dataset="auto-mpg", model="rf", seed=1)
+    assert row["model"] == "rf@oracle" and row["n_ood"] == honest["n_ood"] // 2
+    chosen = json.loads(row["params"])
+    assert {k: chosen[k] for k in PAPER_GRIDS["rf"]} == chosen
+    # Refit by hand on the training rows only, scored on the scoring half: the
+    # same accuracy, so the selection rows never reached the fitted model.
+    model = make_model("rf", auto_mpg, seed=1).estimator
+    model.set_params(**{f"randomforestclassifier__{k}": v for k, v in chosen.items()})
+    model.fit(auto_mpg.X_train, auto_mpg.y_train)
+    y_ood = auto_mpg.y_ood
+    _, X_score, _, y_score = train_test_split(
+        auto_mpg.X_ood, y_ood, test_size=0.5, random_state=1, stratify=y_ood
+    )
+    assert row["ood_accuracy"] == pytest.approx(model.score(X_score, y_score))
+    assert row["id_accuracy"] == pytest.approx(
+        model.score(auto_mpg.X_id, auto_mpg.y_id)
+    )
+    markdown = results_to_markdown(pd.DataFrame([honest, row]))
+    assert "@oracle: NOT a deployable protocol" in markdown
 
 
 # -- determinism and backends ----------------------------------------------------

@@ -241,6 +241,12 @@ def results_to_markdown(results):
         "(paper suites only). paper = PAPER.md's published OOD numbers (20 seeds; "
         "the attention model's for every moe config)."
     )
+    if results["model"].str.endswith("@oracle").any():
+        lines.append(
+            "\n@oracle: NOT a deployable protocol. The grid point was chosen by "
+            "accuracy on a random half of the OOD rows and scored on the other "
+            "half; the other models select on training rows only."
+        )
     return "\n".join(lines) + "\n"
 
 
