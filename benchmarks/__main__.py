@@ -13,6 +13,7 @@ COMMANDS = {
     "perf": ("bench_perf", "fit time, predict throughput and memory"),
     "imputation": ("bench_imputation", "imputing missing cells"),
     "shift": ("bench_shift_score", "score_samples as an OOD detector (AUROC)"),
+    "paper-table": ("bench_paper_table", "ood runs beside the published numbers"),
 }
 
 

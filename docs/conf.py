@@ -271,8 +271,9 @@ def markdown_to_rst(text):
 
 
 def write_benchmark_results():
-    """Include every ``benchmarks/results/*.md`` file, or say how to make them."""
-    results = sorted((ROOT / "benchmarks" / "results").glob("*.md"))
+    """Include every Markdown file under ``benchmarks/results/`` (or say how)."""
+    folder = ROOT / "benchmarks" / "results"
+    results = sorted(folder.rglob("*.md"))
     if results:
         parts = []
         for path in results:
@@ -286,7 +287,7 @@ def write_benchmark_results():
                 title,
                 "~" * len(title),
                 "",
-                f"*From* ``benchmarks/results/{path.name}``.",
+                f"*From* ``benchmarks/results/{path.relative_to(folder).as_posix()}``.",
                 "",
                 markdown_to_rst(text),
             ]

@@ -1,0 +1,157 @@
+"""Our paper-suite runs side by side with the paper's published numbers.
+
+Reads ``runs.csv`` files written by ``python -m benchmarks ood`` (any number of
+them, any models) and the authors' per-seed results
+(``benchmarks/results/published_per_seed.csv``, copied from their repository;
+see ``published_per_seed.md``), and writes one Markdown table per dataset: for
+every MoE config run, its mean OOD accuracy over the seeds it ran, the published
+attention mean over *the same seeds* (a paired comparison: same data, same
+seeds), the seed-by-seed wins, and the published 20-seed means of the attention
+model and of the best baseline. It fits nothing.
+
+Examples:
+  python -m benchmarks paper-table \\
+      --runs benchmarks/results/ood-paper-simulation-default/runs.csv \\
+      --runs benchmarks/results/ood-paper-simulation-paper/runs.csv
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from moe_tabular.ood import (
+    PAPER_SETTINGS,
+    PUBLISHED,
+    SimulationSetting,
+    simulation_name,
+)
+
+try:
+    from . import _common
+except ImportError:  # run as a script: python benchmarks/<this file>
+    import _common
+
+RESULTS = _common.ROOT / "benchmarks" / "results"
+PER_SEED = RESULTS / "published_per_seed.csv"
+DEFAULT_OUT = RESULTS / "paper_reproduction.md"
+BASELINES = ("logreg", "rf", "gb", "mlp")
+
+
+def load_published_per_seed(path=PER_SEED):
+    """The authors' per-seed OOD accuracy of attention, indexed (dataset, seed)."""
+    table = pd.read_csv(path)
+    table["dataset"] = [
+        simulation_name(SimulationSetting(*s))
+        for s in table[["n_core_features", "corr", "x_noise"]].itertuples(index=False)
+    ]
+    return table.set_index(["dataset", "seed"])["acc_test_at"]
+
+
+def paired_rows(runs, per_seed):
+    """One row per (dataset, MoE model): ours vs published on the same seeds."""
+    rows = []
+    moe = runs[runs["model"].str.startswith("moe")]
+    for (dataset, model), part in moe.groupby(["dataset", "model"], sort=False):
+        ours = part.set_index("seed")["ood_accuracy"]
+        published = PUBLISHED.get(dataset, {})
+        best = max(
+            (b for b in BASELINES if b in published),
+            key=lambda b: published[b]["accuracy"],
+            default=None,
+        )
+        row = {
+            "dataset": dataset,
+            "model": model,
+            "seeds": len(ours),
+            "ours": ours.mean(),
+            "ours_std": ours.std(ddof=1) if len(ours) > 1 else 0.0,
+            "paper_20": published.get("moe", {}).get("accuracy", np.nan),
+            "best_baseline": (
+                f"{published[best]['accuracy']:.3f} ({best})" if best else "n/a"
+            ),
+        }
+        keys = [(dataset, seed) for seed in ours.index]
+        if all(key in per_seed.index for key in keys):
+            theirs = per_seed.loc[keys].to_numpy()
+            row["paper_same_seeds"] = theirs.mean()
+            row["wins"] = f"{int((ours.to_numpy() > theirs).sum())}/{len(ours)}"
+        else:
+            row["paper_same_seeds"], row["wins"] = np.nan, "n/a"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _order(dataset):
+    names = [simulation_name(s) for s in PAPER_SETTINGS] + ["auto-mpg"]
+    return names.index(dataset) if dataset in names else len(names)
+
+
+def to_markdown(table, command, sources):
+    def fmt(value):
+        return "n/a" if pd.isna(value) else f"{value:.3f}"
+
+    lines = [
+        "## The paper's suites: our runs beside the published numbers",
+        "",
+        f"`{command}`",
+        "",
+        "Sources: " + ", ".join(f"`{s}`" for s in sources) + ". OOD accuracy. "
+        "*ours*: mean ± std over the seeds run; *paper, same seeds*: the "
+        "authors' attention model on exactly those seeds (their per-seed files); "
+        "*wins*: seeds where ours is higher; *paper, 20 seeds* and *best "
+        "baseline*: PAPER.md's published means (Auto MPG: one seed).",
+        "",
+    ]
+    for model, part in table.groupby("model", sort=False):
+        order = np.argsort([_order(d) for d in part["dataset"]], kind="stable")
+        part = part.iloc[order]
+        lines += [
+            f"### {model}",
+            "",
+            "| dataset | seeds | ours | paper, same seeds | wins | paper, 20 seeds "
+            "| best baseline |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r.dataset} | {r.seeds} | {r.ours:.3f} ± {r.ours_std:.3f} "
+            f"| {fmt(r.paper_same_seeds)} | {r.wins} | {fmt(r.paper_20)} "
+            f"| {r.best_baseline} |"
+            for r in part.itertuples()
+        ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _parser(prog):
+    parser = _common.make_parser(prog, __doc__)
+    parser.add_argument(
+        "--runs",
+        type=Path,
+        action="append",
+        required=True,
+        help="a runs.csv of python -m benchmarks ood (repeatable)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"Markdown file (default {DEFAULT_OUT.relative_to(_common.ROOT)})",
+    )
+    return parser
+
+
+def main(argv=None, *, prog="python -m benchmarks paper-table"):
+    """Write the table; ``argv`` defaults to ``sys.argv[1:]``."""
+    args = _parser(prog).parse_args(argv)
+    command = " ".join([prog, *(sys.argv[1:] if argv is None else argv)])
+    runs = pd.concat([pd.read_csv(path) for path in args.runs], ignore_index=True)
+    table = paired_rows(runs, load_published_per_seed())
+    sources = [p.relative_to(_common.ROOT) if p.is_absolute() else p for p in args.runs]
+    _common.write_markdown(to_markdown(table, command, sources), args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(prog="python benchmarks/bench_paper_table.py"))
