@@ -71,3 +71,20 @@ def test_round_trip_gives_identical_predictions(Estimator, dump, tmp_path):
         restored = joblib.load(tmp_path / "model.joblib")
     np.testing.assert_array_equal(restored.predict(frame), model.predict(frame))
     assert restored.get_params() == model.get_params()
+
+
+def _torch_threads_after_fit(frame, target):
+    import torch
+
+    MoECBOWClassifier(**{**SMALL, "max_epochs": 1}).fit(frame, target)
+    return torch.get_num_threads()
+
+
+def test_parallel_workers_do_not_oversubscribe_the_cores():
+    """What GridSearchCV(n_jobs=2) relies on: each joblib worker fits with at
+    most cores // 2 torch threads."""
+    frame, target = make_frame(n_rows=60)
+    counts = joblib.Parallel(n_jobs=2)(
+        joblib.delayed(_torch_threads_after_fit)(frame, target) for _ in range(2)
+    )
+    assert all(c <= max(1, joblib.cpu_count() // 2) for c in counts), counts
