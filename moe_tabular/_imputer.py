@@ -2,10 +2,9 @@
 
 import numpy as np
 import pandas as pd
-from sklearn.base import TransformerMixin
+from sklearn.base import OneToOneFeatureMixin, TransformerMixin
 from sklearn.preprocessing import KBinsDiscretizer
 from sklearn.utils.validation import (
-    _check_feature_names_in,
     _num_samples,
     check_is_fitted,
 )
@@ -14,7 +13,7 @@ from ._estimators import _BaseMoECBOW
 from ._tokenizer import _numeric_values
 
 
-class MoECBOWImputer(TransformerMixin, _BaseMoECBOW):
+class MoECBOWImputer(OneToOneFeatureMixin, TransformerMixin, _BaseMoECBOW):
     """Impute missing cells with a masked-column attention model fitted on ``X``.
 
     The model of :class:`MoECBOWClassifier` trained on the table alone: every
@@ -176,21 +175,6 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         """
         check_is_fitted(self)
         return self.impute(X)
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: the input column names.
-
-        Parameters
-        ----------
-        input_features : array-like of str, default=None
-            Input column names; defaults to ``feature_names_in_`` or ``x0, x1, ...``.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str
-        """
-        check_is_fitted(self)
-        return _check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -15,11 +15,15 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
-    _check_feature_names_in,
     check_is_fitted,
     validate_data,
 )
@@ -143,7 +147,7 @@ def _numeric_values(series, label):
     return values
 
 
-class ColumnTokenizer(TransformerMixin, BaseEstimator):
+class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Turn a table into integer tokens, one position per column.
 
     Categorical columns are encoded with :class:`~sklearn.preprocessing.OrdinalEncoder`;
@@ -451,21 +455,6 @@ class ColumnTokenizer(TransformerMixin, BaseEstimator):
             Token ids in ``[0, n_tokens_)``.
         """
         return self.encode(X) + self.category_offsets_
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the token columns: the input column names.
-
-        Parameters
-        ----------
-        input_features : array-like of str, default=None
-            Input column names; defaults to ``feature_names_in_`` or ``x0, x1, ...``.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str
-        """
-        check_is_fitted(self)
-        return _check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
