@@ -26,6 +26,15 @@ class TabularDataset(NamedTuple):
     ``frame`` holds the features, the ``domain`` column and the ``target``
     column. ``train_domains`` and ``test_domains`` are the suggested OOD split,
     e.g. ``DomainSplit(column=data.domain, train_domains=data.train_domains)``.
+
+    Examples
+    --------
+    >>> from moe_tabular.datasets import load_auto_mpg
+    >>> data = load_auto_mpg()
+    >>> data.target, data.domain, data.train_domains, data.test_domains
+    ('mpg', 'origin', ('USA',), ('Europe', 'Japan'))
+    >>> data.X.shape, data.y.shape
+    ((385, 7), (385,))
     """
 
     frame: pd.DataFrame

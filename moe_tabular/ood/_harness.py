@@ -44,7 +44,15 @@ ORACLE = "@oracle"
 
 
 class Suite(NamedTuple):
-    """Datasets, seeds and models a suite runs by default."""
+    """Datasets, seeds and models a suite runs by default.
+
+    Examples
+    --------
+    >>> from moe_tabular.ood import SUITES
+    >>> quick = SUITES["quick"]
+    >>> quick.datasets, quick.models
+    (('auto-mpg', 'sim-5-0.9-0', 'sim-1-0.1-0'), ('moe:default', 'logreg', 'hgb'))
+    """
 
     datasets: tuple
     seeds: tuple
@@ -417,6 +425,15 @@ def run_suite(
     results : pandas.DataFrame
         One row per run, in :func:`plan_runs` order; columns as in
         :func:`run_one`.
+
+    Examples
+    --------
+    >>> from moe_tabular.ood import run_suite
+    >>> results = run_suite("quick", models=["logreg"], n_jobs=2)
+    >>> results[["dataset", "model", "seed"]].to_numpy().tolist()[:2]
+    [['auto-mpg', 'logreg', 4951], ['sim-5-0.9-0', 'logreg', 4951]]
+    >>> bool(results["ood_accuracy"].between(0, 1).all())
+    True
     """
     from joblib import Parallel, delayed, parallel_config
     from tqdm import tqdm

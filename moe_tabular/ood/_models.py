@@ -56,6 +56,12 @@ def paper_batch_size(task):
     -------
     batch_size : int
         Rows per step.
+
+    Examples
+    --------
+    >>> from moe_tabular.ood import make_task, paper_batch_size
+    >>> paper_batch_size(make_task("auto-mpg", seed=0))  # 6 features + target
+    18
     """
     return max(1, round(128 / task.n_columns))
 

@@ -265,6 +265,13 @@ def plot_results(results, path=None):
     -------
     figure : matplotlib.figure.Figure
         One panel per dataset.
+
+    Examples
+    --------
+    >>> from moe_tabular.ood import plot_results, run_suite
+    >>> results = run_suite("quick", datasets=["auto-mpg"], models=["logreg"])
+    >>> len(plot_results(results).axes)
+    1
     """
     from matplotlib.figure import Figure
 

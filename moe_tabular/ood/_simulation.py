@@ -33,6 +33,14 @@ class SimulationSetting(NamedTuple):
     """One (n_core_features, corr, x_noise) cell of the paper's Tables 3 and 4.
 
     ``make_correlation_shift(**setting._asdict(), random_state=seed)`` draws it.
+
+    Examples
+    --------
+    >>> from moe_tabular.ood import PAPER_SETTINGS, simulation_name
+    >>> PAPER_SETTINGS[9]
+    SimulationSetting(n_core_features=5, corr=0.9, x_noise=0.0)
+    >>> simulation_name(PAPER_SETTINGS[9])
+    'sim-5-0.9-0'
     """
 
     n_core_features: int
@@ -54,6 +62,14 @@ class CorrelationShiftData(NamedTuple):
 
     Unpacks as ``X_train, y_train, X_test, y_test``; ``train`` and ``test`` give
     the features and the target ``"y"`` together in one frame each.
+
+    Examples
+    --------
+    >>> from moe_tabular.ood import make_correlation_shift
+    >>> data = make_correlation_shift(n_train=100, n_test=50, random_state=0)
+    >>> X_train, y_train, X_test, y_test = data
+    >>> list(data.train.columns), data.test.shape
+    (['x0', 'x1', 'x2', 'x3', 'x4', 'y'], (50, 6))
     """
 
     X_train: pd.DataFrame

@@ -114,6 +114,16 @@ class TabularTransformerClassifier(ClassifierMixin, BaseEstimator):
 
     model_ : pytorch_tabular.TabularModel
         The fitted model.
+
+    Examples
+    --------
+    Fitting needs pytorch-tabular (``pytorch_tabular_available()`` tells);
+    building and configuring the estimator does not:
+
+    >>> from moe_tabular.ood import TabularTransformerClassifier
+    >>> model = TabularTransformerClassifier(model="TabTransformer", max_epochs=5)
+    >>> model.get_params()["model"]
+    'TabTransformer'
     """
 
     def __init__(

@@ -65,6 +65,13 @@ class Task(NamedTuple):
     the feature columns the baselines treat as categorical (one-hot encoded);
     ``bin_target`` says the target is a bin index ``0..n-1``, so the mean squared
     error of predicted bin indices is reported, as in the paper.
+
+    Examples
+    --------
+    >>> from moe_tabular.ood import make_task
+    >>> task = make_task("auto-mpg", seed=0)
+    >>> task.n_columns, task.bin_target, len(task.y_train), len(task.y_ood)
+    (7, True, 196, 140)
     """
 
     dataset: str
