@@ -283,6 +283,8 @@ def write_benchmark_results():
             title = first.group(1).strip() if first else path.stem
             if first:
                 text = text[: first.start()] + text[first.end() :]
+            if path.parent != folder:  # ood-<name>/summary.md: several share a title
+                title = f"{title} ({path.parent.name})"
             parts += [
                 title,
                 "~" * len(title),
