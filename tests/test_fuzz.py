@@ -11,6 +11,8 @@ derandomized; ``long`` runs 10,000 examples per test (1,000 of the slow
 high-cardinality one)::
 
     HYPOTHESIS_PROFILE=long OMP_NUM_THREADS=1 pytest tests/test_fuzz.py
+
+``FUZZ_LONG_EXAMPLES=N`` sets the long profile's count (default 10,000).
 """
 
 import os
@@ -40,7 +42,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "long",
-    max_examples=10_000,
+    max_examples=int(os.environ.get("FUZZ_LONG_EXAMPLES", "10000")),
     deadline=None,
     database=None,
     print_blob=True,
