@@ -60,11 +60,16 @@ def add_run_options(parser, default_out):
     )
 
 
+def command_line(argv, prog):
+    """The command as typed, to quote in the results."""
+    return " ".join([prog, *(sys.argv[1:] if argv is None else argv)])
+
+
 def begin_run(args, argv, prog):
     """Apply ``--threads``; return the command line to quote in the results."""
     if args.threads:
         torch.set_num_threads(args.threads)
-    return " ".join([prog, *(sys.argv[1:] if argv is None else argv)])
+    return command_line(argv, prog)
 
 
 def write_markdown(markdown, out):

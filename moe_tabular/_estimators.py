@@ -41,13 +41,11 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         "n_bins": [Interval(numbers.Integral, 2, None, closed="left")],
         "categorical_features": [StrOptions({"auto"}), "array-like", None],
         "shared_vocabulary": ["boolean", StrOptions({"auto"})],
-        "handle_unknown": [StrOptions({"unknown_token", "error"})],
-        "min_frequency": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            Interval(numbers.Real, 0, 1, closed="neither"),
-            None,
-        ],
-        "max_categories": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        # the tokenizer's own parameters, validated by its constraints
+        **{
+            key: ColumnTokenizer._parameter_constraints[key]
+            for key in ("handle_unknown", "min_frequency", "max_categories")
+        },
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [
             Interval(numbers.Integral, 1, None, closed="left"),
