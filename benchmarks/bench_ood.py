@@ -34,8 +34,12 @@ from moe_tabular.ood import (
     run_suite,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = ROOT.parent / "shared" / "datasets"
+try:
+    from . import _common
+except ImportError:  # run as a script: python benchmarks/<this file>
+    import _common
+
+DEFAULT_DATA_DIR = _common.ROOT.parent / "shared" / "datasets"
 QUICK_MODELS = ("moe:default", "logreg", "hgb")
 
 
@@ -175,9 +179,9 @@ def main(argv=None, *, prog="python -m benchmarks ood"):
     if args.quick and suite != "quick":
         seeds = seeds or list(SUITES[suite].seeds[:1])
         models = models or list(QUICK_MODELS)
-    out = args.out or ROOT / "benchmarks" / "results" / f"ood-{suite}"
+    out = args.out or _common.ROOT / "benchmarks" / "results" / f"ood-{suite}"
     out.mkdir(parents=True, exist_ok=True)
-    command = " ".join([prog, *(sys.argv[1:] if argv is None else argv)])
+    command = _common.command_line(argv, prog)
     start = time.perf_counter()
     results = run_suite(
         suite,
