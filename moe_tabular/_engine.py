@@ -48,10 +48,14 @@ class BatchIterator:
 
 
 def column_targets(module, tokens):
-    """Output index each column must score, or ``IGNORE`` (missing, unknown)."""
+    """Category each column must score, or ``IGNORE`` (missing, unknown).
+
+    Indexes the ``by_column`` logits of
+    :meth:`~moe_tabular._module.MaskedColumnAttention.leave_one_out_logits`.
+    """
     codes = tokens - module.category_offsets
     known = (codes >= 0) & (codes < module.n_categories)
-    return torch.where(known, tokens, IGNORE)
+    return torch.where(known, codes, IGNORE)
 
 
 class MaskedColumnNet(NeuralNet):
@@ -68,7 +72,9 @@ class MaskedColumnNet(NeuralNet):
         self.target_weight = target_weight
 
     def infer(self, x, **fit_params):
-        return self.module_.leave_one_out_logits(to_tensor(x, device=self.device))
+        return self.module_.leave_one_out_logits(
+            to_tensor(x, device=self.device), by_column=True
+        )
 
     def _column_losses(self, logits, tokens):
         tokens = to_tensor(tokens, device=self.device)

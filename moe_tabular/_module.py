@@ -229,6 +229,14 @@ class MaskedColumnAttention(nn.Module):
             "output_mask",
             (token_ids >= offsets[:, None]) & (token_ids < (offsets + counts)[:, None]),
         )
+        # (L, K), K the largest vocabulary: token id of column i's k-th category
+        # (padding repeats a real id) and whether it is one; derived, not saved
+        k = torch.arange(max(1, int(counts.max())))
+        last = (counts[:, None] - 1).clamp_min(0)
+        self.register_buffer(
+            "column_tokens", offsets[:, None] + torch.minimum(k, last), persistent=False
+        )
+        self.register_buffer("column_valid", k < counts[:, None], persistent=False)
         self.token_embedding = nn.Embedding(n_tokens, d_embedding)
         self.column_embedding = nn.Parameter(torch.empty(n_columns, d_embedding))
         self.blocks = nn.ModuleList(
@@ -263,6 +271,23 @@ class MaskedColumnAttention(nn.Module):
         mask = self.output_mask if columns is None else self.output_mask[columns]
         return logits.masked_fill(~mask, float("-inf"))
 
+    def _column_logits(self, hidden):
+        # hidden (B, L, d) -> (B, L, K): each column scores its own categories
+        # only, O(L * K) per row instead of O(L * n_tokens) (many columns with
+        # their own vocabularies make n_tokens large)
+        if self.final_norm is not None:
+            hidden = self.final_norm(hidden)
+        if 2 * self.column_tokens.shape[1] > self.output.out_features:
+            # few tokens (shared vocabularies): one matrix product is faster
+            logits = self.output(hidden)
+            index = self.column_tokens.expand(len(hidden), -1, -1)
+            logits = logits.gather(-1, index)
+        else:
+            weight = self.output.weight[self.column_tokens]  # (L, K, d)
+            logits = torch.einsum("bld,lkd->blk", hidden, weight)
+            logits = logits + self.output.bias[self.column_tokens]
+        return logits.masked_fill(~self.column_valid, float("-inf"))
+
     def forward(self, tokens, columns=None, return_gates=False):
         """Logits for the given (partly masked) tokens.
 
@@ -293,7 +318,7 @@ class MaskedColumnAttention(nn.Module):
         logits = self._logits(x, columns)
         return (logits, all_gates) if return_gates else logits
 
-    def leave_one_out_logits(self, tokens):
+    def leave_one_out_logits(self, tokens, by_column=False):
         """Logits of every column predicted from all the others (it alone masked).
 
         The masked-column objective of one row in one call. A single layer uses
@@ -303,18 +328,25 @@ class MaskedColumnAttention(nn.Module):
         Parameters
         ----------
         tokens : LongTensor of shape (batch, L)
+        by_column : bool, default=False
+            Score each column's own categories only (what training needs).
 
         Returns
         -------
-        logits : Tensor of shape (batch, L, n_tokens)
-            ``logits[b, i]``: column ``i`` of row ``b`` with column ``i`` masked.
+        logits : Tensor of shape (batch, L, n_tokens), or (batch, L, K) \
+                if ``by_column``
+            ``logits[b, i]``: column ``i`` of row ``b`` with column ``i`` masked;
+            ``-inf`` outside column ``i``'s categories. With ``by_column``,
+            entry ``k`` is column ``i``'s category ``k`` (token
+            ``category_offsets[i] + k``); K is the largest vocabulary.
         """
         n_rows, n_columns = tokens.shape
+        logits = self._column_logits if by_column else self._logits
         if len(self.blocks) == 1:
             x = self.token_embedding(tokens) + self.column_embedding
             masked = self.token_embedding(self.mask_tokens) + self.column_embedding
             x, _ = self.blocks[0](x, masked=masked)
-            return self._logits(x)
+            return logits(x)
         eye = torch.eye(n_columns, dtype=torch.bool, device=tokens.device)
         copies = torch.where(eye, self.mask_tokens, tokens[:, None, :])  # (B, L, L)
         x = self.token_embedding(copies) + self.column_embedding
@@ -322,4 +354,4 @@ class MaskedColumnAttention(nn.Module):
             x, _ = block(x.flatten(0, 1))
             x = x.unflatten(0, (n_rows, n_columns))
         hidden = torch.diagonal(x, dim1=1, dim2=2).transpose(1, 2)  # (B, L, d)
-        return self._logits(hidden)
+        return logits(hidden)

@@ -12,11 +12,19 @@ LAYOUT = {
 }
 
 
-def random_tokens(n_rows=64):
+# ordered columns sharing one vocabulary: few tokens, all columns the same range
+SHARED_LAYOUT = {
+    "n_tokens": 12,
+    "category_offsets": [3, 3, 3, 3],
+    "n_categories": [9, 9, 5, 9],
+}
+
+
+def random_tokens(n_rows=64, layout=LAYOUT):
     columns = [
         torch.randint(offset, offset + count, (n_rows,))
         for offset, count in zip(
-            LAYOUT["category_offsets"], LAYOUT["n_categories"], strict=True
+            layout["category_offsets"], layout["n_categories"], strict=True
         )
     ]
     return torch.stack(columns, dim=1)
@@ -51,6 +59,28 @@ def test_leave_one_out_equals_masking_each_column(n_layers, norm_first):
     finite = torch.isfinite(slow)
     assert torch.equal(torch.isfinite(fast), finite)
     torch.testing.assert_close(fast[finite], slow[finite], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("layout", [LAYOUT, SHARED_LAYOUT], ids=["own", "shared"])
+@pytest.mark.parametrize("n_layers", [1, 2])
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_by_column_logits_are_each_columns_own_slice(layout, n_layers, norm_first):
+    torch.manual_seed(0)
+    model = MaskedColumnAttention(
+        **layout, d_embedding=12, n_heads=3, n_layers=n_layers, norm_first=norm_first
+    ).eval()
+    tokens = random_tokens(layout=layout)
+    full = model.leave_one_out_logits(tokens)
+    compact = model.leave_one_out_logits(tokens, by_column=True)
+    width = max(layout["n_categories"])
+    assert compact.shape == (64, 4, width)
+    for i, (offset, count) in enumerate(
+        zip(layout["category_offsets"], layout["n_categories"], strict=True)
+    ):
+        torch.testing.assert_close(
+            compact[:, i, :count], full[:, i, offset : offset + count]
+        )
+        assert torch.isneginf(compact[:, i, count:]).all()
 
 
 def test_gates_are_mixture_weights():
