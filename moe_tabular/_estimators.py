@@ -26,6 +26,9 @@ from ._validation import check_frame_columns
 
 _PREDICT_CELLS = 2**22  # rows per predict chunk x (columns x heads x columns)
 _EARLY_STOPPING_ROWS = 10_000  # early_stopping="auto" turns it on above this
+# learning_rate="auto": this rate per row of batch (linear scaling), i.e. 1e-2 at
+# the simulation's batch of 500, where it was tuned (benchmarks/results)
+_LEARNING_RATE_PER_ROW = 1e-2 / 500
 
 
 class _BaseMoECBOW(MoELensMixin, BaseEstimator):
@@ -51,7 +54,10 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             Interval(numbers.Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
         ],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "learning_rate": [
+            Interval(numbers.Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
         "learning_rate_schedule": [StrOptions({"constant", "onecycle"})],
         "target_weight": [Interval(numbers.Real, 0, None, closed="neither")],
         "early_stopping": ["boolean", StrOptions({"auto"})],
@@ -80,7 +86,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         max_categories=None,
         max_epochs=200,
         batch_size="auto",
-        learning_rate=1e-2,
+        learning_rate="auto",
         learning_rate_schedule="onecycle",
         target_weight=1.0,
         early_stopping="auto",
@@ -143,6 +149,12 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         self, layout, *, n_train_rows, early_stopping, stratify, device, seed
     ):
         """The skorch net for a token ``layout`` (n_tokens, offsets, n_categories)."""
+        batch_size = self.batch_size
+        if batch_size == "auto":
+            batch_size = min(512, max(32, -(-n_train_rows // 4)))
+        learning_rate = self.learning_rate
+        if learning_rate == "auto":
+            learning_rate = _LEARNING_RATE_PER_ROW * min(batch_size, n_train_rows)
         return make_net(
             module_params={
                 **layout,
@@ -155,12 +167,8 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             },
             target_weight=self.target_weight,
             max_epochs=self.max_epochs,
-            batch_size=(
-                min(512, max(32, -(-n_train_rows // 4)))
-                if self.batch_size == "auto"
-                else self.batch_size
-            ),
-            learning_rate=self.learning_rate,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
             learning_rate_schedule=self.learning_rate_schedule,
             n_train_rows=n_train_rows,
             early_stopping=early_stopping,
@@ -417,8 +425,10 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         Rows per gradient step (each row yields one example per column).
         "auto": a quarter of the training rows, clipped to [32, 512], so small
         tables still get several steps per epoch.
-    learning_rate : float, default=1e-2
-        Adam's learning rate (the peak rate under "onecycle").
+    learning_rate : float or "auto", default="auto"
+        Adam's learning rate (the peak rate under "onecycle"). "auto": scaled
+        linearly with the batch, 1e-2 per 500 rows (1e-2 on 2,000 rows, 1.2e-3
+        on Auto MPG's 245), as measured best in ``benchmarks/results``.
     learning_rate_schedule : {"constant", "onecycle"}, default="onecycle"
         "onecycle": warm up to ``learning_rate`` and anneal over ``max_epochs``
         (:class:`torch.optim.lr_scheduler.OneCycleLR`, stepped every batch).
@@ -618,7 +628,7 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         max_categories=None,
         max_epochs=200,
         batch_size="auto",
-        learning_rate=1e-2,
+        learning_rate="auto",
         learning_rate_schedule="onecycle",
         target_weight=1.0,
         early_stopping="auto",

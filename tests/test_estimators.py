@@ -199,6 +199,32 @@ def test_verbose_zero_prints_nothing_and_verbose_one_reports_epochs(
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "batch_size, learning_rate, expected",
+    [
+        ("auto", "auto", 2e-5 * 60),  # 240 rows: "auto" batch = 60
+        (64, "auto", 2e-5 * 64),
+        (512, "auto", 2e-5 * 240),  # the batch is at most the table
+        (64, 0.05, 0.05),
+    ],
+)
+def test_auto_learning_rate_scales_with_the_batch(
+    Estimator, batch_size, learning_rate, expected, frame_and_target
+):
+    frame, target = frame_and_target
+    assert len(frame) == 240
+    model = Estimator(
+        max_epochs=1,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        random_state=0,
+    ).fit(frame, target_for(Estimator, target))
+    assert model.net_.lr == pytest.approx(expected)
+    (schedule,) = [cb for name, cb in model.net_.callbacks_ if name == "LRScheduler"]
+    assert schedule.kwargs["max_lr"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_early_stopping_stops_when_target_loss_stalls(Estimator, frame_and_target):
     frame, target = frame_and_target
     y = target_for(Estimator, target)
