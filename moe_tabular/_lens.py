@@ -240,6 +240,12 @@ def _fill(series, rows, values, is_integer):
     return series
 
 
+def _has_infrequent(encoder):
+    """Whether a categorical column's last code is the shared infrequent one."""
+    infrequent = getattr(encoder, "infrequent_categories_", None)
+    return bool(infrequent) and infrequent[0] is not None
+
+
 def impute(model, X, *, strategy="most_likely", random_state=None, numeric_values=None):
     """``X`` with its missing cells predicted; see the method for the rules.
 
@@ -256,6 +262,8 @@ def impute(model, X, *, strategy="most_likely", random_state=None, numeric_value
         if len(rows) == 0 or model.tokenizer_.n_categories_[j] == 0:
             continue
         proba = np.exp(log_proba[j][rows])
+        if _has_infrequent(model.tokenizer_.encoders_[j]) and proba.shape[1] > 1:
+            proba[:, -1] = 0.0  # never fill in the shared "infrequent" category
         if strategy == "most_likely":
             chosen = proba.argmax(axis=1)
         else:
@@ -427,9 +435,11 @@ class MoELensMixin:
         -------
         X_imputed : DataFrame or ndarray of shape (n_samples, ``n_features_in_``)
             A copy of ``X`` of the same type. A categorical column gets a
-            category seen in fit; a numeric (binned) column the midpoint of the
-            predicted bin for the estimators (:class:`MoECBOWImputer` uses the
-            mean of the bin's training values), rounded in integer columns; a
+            category seen in fit (not the shared infrequent one of
+            ``min_frequency`` / ``max_categories``); a numeric (binned) column
+            the midpoint of the predicted bin for the estimators
+            (:class:`MoECBOWImputer` uses the mean of the bin's training
+            values), rounded in integer columns; a
             numeric column with few distinct values gets one of them.
             DataFrame dtypes and float array dtypes are kept.
 

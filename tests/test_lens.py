@@ -208,6 +208,23 @@ def test_impute_sample_is_reproducible_and_draws_known_categories(imputer, key_t
         imputer.impute(holed, strategy="mean")
 
 
+@pytest.mark.parametrize("strategy", ["most_likely", "sample"])
+def test_impute_never_fills_in_the_infrequent_category(strategy):
+    # 'id' is mostly one-off values: its shared infrequent token is by far the
+    # most likely, yet a fill must be a real category
+    rng = np.random.default_rng(0)
+    ids = np.where(rng.random(200) < 0.3, "common", [f"id{i}" for i in range(200)])
+    frame = pd.DataFrame({"id": ids, "x": rng.normal(size=200)})
+    imputer = MoECBOWImputer(**{**FAST, "max_epochs": 5}, min_frequency=5)
+    imputer.fit(frame)
+    holed = frame.head(20).copy()
+    holed.loc[:, "id"] = None
+    filled = imputer.transform(holed)
+    assert (filled["id"] == "common").all()
+    sampled = imputer.impute(holed, strategy=strategy, random_state=0)
+    assert (sampled["id"] == "common").all()
+
+
 def test_imputer_in_a_pipeline_and_its_errors(key_table):
     frame, _ = key_table
     X = frame[["num"]].assign(double=2 * frame["num"]).to_numpy()
