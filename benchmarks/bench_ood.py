@@ -9,6 +9,7 @@ about a minute on 2 cores), paper-simulation (12 settings x 20 seeds),
 auto-mpg (20 seeds), paper (both), real (UCI tables by natural domain,
 5 seeds, needs --data-dir), all. Models: moe:<config> (configs: default,
 paper, and any --config), logreg, rf, gb, mlp (the paper's grids), hgb,
+majority (the most frequent class),
 ft-transformer and tab-transformer (with pytorch_tabular).
 
 Examples:

@@ -198,6 +198,17 @@ def test_hgb_declares_the_categorical_columns(data_dir):
     assert model.predict_proba(task.X_ood).shape == (len(task.y_ood), 2)
 
 
+def test_majority_predicts_the_most_frequent_training_class(data_dir):
+    task = make_task("heart-disease", seed=0, data_dir=data_dir, max_train_rows=150)
+    model = make_model("majority", task, seed=0).fit(task.X_train, task.y_train)
+    top = task.y_train.value_counts().idxmax()
+    assert (model.predict(task.X_ood) == top).all()
+    np.testing.assert_allclose(
+        model.predict_proba(task.X_ood)[0],
+        task.y_train.value_counts(normalize=True).sort_index(),
+    )
+
+
 def test_optional_transformers_raise_without_pytorch_tabular(auto_mpg):
     if pytorch_tabular_available():
         assert make_model("ft-transformer", auto_mpg, seed=0).model == "FTTransformer"

@@ -88,7 +88,7 @@ SUITES = {
     "real": Suite(
         _REAL,
         PAPER_SEEDS[:5],
-        _PAPER_MODELS,
+        (*_PAPER_MODELS, "majority"),
         "UCI tables split by their natural domain (needs data_dir).",
     ),
 }

@@ -5,7 +5,8 @@ parameters of ``MOE_CONFIGS[config]`` (``"moe"`` alone is ``"moe:default"``).
 The baselines follow PAPER.md: logistic regression, and random forest,
 gradient boosting and MLP tuned by ``GridSearchCV`` (5-fold stratified,
 accuracy) over the paper's grids, on one-hot (drop first) features; plus
-histogram gradient boosting with native categorical support, and, when
+histogram gradient boosting with native categorical support, the majority
+class (the floor every model must clear on imbalanced tables), and, when
 ``pytorch_tabular`` is installed, FT-Transformer and TabTransformer.
 """
 
@@ -13,6 +14,7 @@ import ast
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import (
     GradientBoostingClassifier,
     HistGradientBoostingClassifier,
@@ -106,7 +108,16 @@ PAPER_GRIDS = {
     },
 }
 
-BASELINES = ("logreg", "rf", "gb", "mlp", "hgb", "ft-transformer", "tab-transformer")
+BASELINES = (
+    "logreg",
+    "rf",
+    "gb",
+    "mlp",
+    "hgb",
+    "majority",
+    "ft-transformer",
+    "tab-transformer",
+)
 _OPTIONAL = {"ft-transformer": "FTTransformer", "tab-transformer": "TabTransformer"}
 # columns of a real table beyond this many categories share one infrequent column
 _MAX_ONE_HOT = 64
@@ -242,8 +253,9 @@ def make_model(model, task, *, seed, params=None, moe_configs=None):
         ``"moe"`` or ``"moe:<config>"``, or a baseline: ``"logreg"``, ``"rf"``,
         ``"gb"``, ``"mlp"`` (these four on one-hot features; the last three
         inside ``GridSearchCV`` over :data:`PAPER_GRIDS`), ``"hgb"`` (native
-        categorical support), ``"ft-transformer"``, ``"tab-transformer"``
-        (need ``pytorch_tabular``).
+        categorical support), ``"majority"`` (the most frequent training
+        class, :class:`~sklearn.dummy.DummyClassifier`), ``"ft-transformer"``,
+        ``"tab-transformer"`` (need ``pytorch_tabular``).
 
     task : Task
         The task; its columns decide the preprocessing and the paper's batch.
@@ -295,6 +307,8 @@ def make_model(model, task, *, seed, params=None, moe_configs=None):
         return _grid(make_pipeline(_one_hot(task), mlp), grid)
     if model == "hgb":
         return _native_categorical(task, seed)
+    if model == "majority":
+        return DummyClassifier(strategy="prior")
     if model in _OPTIONAL:
         if not pytorch_tabular_available():
             raise ImportError(
