@@ -82,7 +82,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         categorical_features="auto",
         shared_vocabulary="auto",
         handle_unknown="unknown_token",
-        min_frequency=None,
+        min_frequency=5,
         max_categories=None,
         max_epochs=200,
         batch_size="auto",
@@ -410,11 +410,14 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         has its own.
     handle_unknown : {"unknown_token", "error"}, default="unknown_token"
         A category unseen during fit becomes the UNKNOWN token, or raises.
-    min_frequency : int or float, default=None
+    min_frequency : int, float or None, default=5
         Categories of a categorical column seen fewer times (or in a smaller
         share of rows) than this share one "infrequent" token, as in
         :class:`~sklearn.preprocessing.OrdinalEncoder`. None: every category
-        keeps its own token.
+        keeps its own token. The default keeps one-off categories (codes, IDs)
+        from being memorised: on diabetes-130 (1,000 training rows, diagnosis
+        codes with 200+ categories) OOD accuracy 0.682 with None, 0.879 with 5
+        (``benchmarks/results/ood-real``). Numeric columns are binned instead.
     max_categories : int, default=None
         At most this many tokens per categorical column, the rarest categories
         sharing the infrequent one: bounds the vocabulary, and so memory, for
@@ -624,7 +627,7 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         categorical_features="auto",
         shared_vocabulary="auto",
         handle_unknown="unknown_token",
-        min_frequency=None,
+        min_frequency=5,
         max_categories=None,
         max_epochs=200,
         batch_size="auto",

@@ -271,11 +271,17 @@ def test_category_cap_bounds_the_vocabulary(Estimator):
     ids = pd.Series([f"id{i}" for i in rng.integers(0, 500, size=300)], dtype="string")
     X = pd.DataFrame({"id": ids, "x": rng.normal(size=300)})
     y = (X["x"] > 0).astype(int) if Estimator is MoECBOWClassifier else X["x"]
-    capped = Estimator(**FAST, max_categories=5).fit(X, y)
-    full = Estimator(**FAST).fit(X, y)
+    capped = Estimator(**FAST, min_frequency=None, max_categories=5).fit(X, y)
+    full = Estimator(**FAST, min_frequency=None).fit(X, y)
     assert capped.tokenizer_.n_categories_[0] == 5
     assert full.tokenizer_.n_categories_[0] == ids.nunique()
     n_embeddings = capped.module_.token_embedding.num_embeddings
     assert n_embeddings < full.module_.token_embedding.num_embeddings - 200
     rare = X.assign(id=pd.Series(["id-never-seen"] * 3, dtype="string")).head(3)
     assert capped.predict(rare).shape == (3,)
+    # the default min_frequency=5: every id seen under 5 times shares one token
+    counts = ids.value_counts()
+    default = Estimator(**FAST).fit(X, y)
+    assert counts.max() < 5
+    assert default.tokenizer_.n_categories_[0] == 1
+    assert default.predict(rare).shape == (3,)
