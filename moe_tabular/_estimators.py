@@ -432,7 +432,9 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
     learning_rate : float or "auto", default="auto"
         Adam's learning rate (the peak rate under "onecycle"). "auto": scaled
         linearly with the batch, 1e-2 per 500 rows (1e-2 on 2,000 rows, 1.2e-3
-        on Auto MPG's 245), as measured best in ``benchmarks/results``.
+        on Auto MPG's 245), as measured best in ``benchmarks/results``. A small
+        table thus takes small steps: with far fewer than the default
+        ``max_epochs``, pass a larger rate.
     learning_rate_schedule : {"constant", "onecycle"}, default="onecycle"
         "onecycle": warm up to ``learning_rate`` and anneal over ``max_epochs``
         (:class:`torch.optim.lr_scheduler.OneCycleLR`, stepped every batch).
@@ -604,7 +606,8 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
     >>> from moe_tabular import MoECBOWRegressor
     >>> X = np.repeat([[0.0], [1.0], [2.0]], 20, axis=0)
     >>> y = 10 * X[:, 0]
-    >>> reg = MoECBOWRegressor(max_epochs=50, random_state=0).fit(X, y)
+    >>> reg = MoECBOWRegressor(max_epochs=50, learning_rate=1e-2, random_state=0)
+    >>> reg = reg.fit(X, y)
     >>> reg.predict([[0.0], [2.0]]).round()
     array([ 0., 20.])
     """

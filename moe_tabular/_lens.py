@@ -450,7 +450,8 @@ class MoELensMixin:
         >>> from moe_tabular import MoECBOWClassifier
         >>> X = pd.DataFrame({"color": ["red", "blue"] * 20, "size": ["S", "L"] * 20})
         >>> y = ["warm", "cold"] * 20
-        >>> clf = MoECBOWClassifier(max_epochs=30, random_state=0).fit(X, y)
+        >>> clf = MoECBOWClassifier(max_epochs=30, learning_rate=1e-2, random_state=0)
+        >>> clf = clf.fit(X, y)
         >>> clf.impute(pd.DataFrame({"color": ["red", None], "size": [None, "L"]}))
           color size
         0   red    S
