@@ -13,7 +13,10 @@ Measures, in one run and on the same data, the fit time, the predict throughput
 
 Every configuration runs in a fresh Python subprocess that reports its own peak
 RSS (Linux ``VmHWM``: interpreter, imports and data included), so peaks are per
-configuration. Data come from :func:`moe_tabular.ood.make_correlation_shift`
+configuration. Fits are timed in a warm process: the one-time cost of the first
+torch optimizer built in a process (it imports ``torch._dynamo``, seconds) is
+timed before them, for both torch models, and reported apart. Data come from
+:func:`moe_tabular.ood.make_correlation_shift`
 (all columns quantile-binned into 10 bins; the target is the binned outcome):
 
 1. headline: the paper's simulation (N=2000, D=5, n_core=5, corr=0.9,
@@ -219,13 +222,19 @@ def _fit_histgb(spec, X, y):
 
 
 def _child(spec):
-    torch_threads = None
+    torch_threads, warmup_s = None, 0.0
     if spec["model"] != "histgb":  # HistGB's process never loads torch
         import torch
 
         if spec.get("threads"):
             torch.set_num_threads(spec["threads"])
         torch_threads = torch.get_num_threads()
+        # Once per process, not per fit: the first optimizer built imports
+        # torch._dynamo. GridSearchCV pays it once per worker, so it is timed
+        # apart from the fits, alike for both torch models.
+        start = time.perf_counter()
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+        warmup_s = time.perf_counter() - start
     frames = _load(spec["data"])
     X_train, y_train = frames["X_train"], frames["y_train"]
     X_test, y_test = frames["X_test"], frames["y_test"]
@@ -236,6 +245,7 @@ def _child(spec):
         "n_features": X_train.shape[1],
         "rss_before_fit_mb": _rss_mb(),
         "torch_threads": torch_threads,
+        "warmup_s": warmup_s,
     }
     fit = {"ours": _fit_ours, "paper": _fit_paper, "histgb": _fit_histgb}
     cpu = _cpu_s()
@@ -404,6 +414,13 @@ def _cpu_speedup(head):
     return paper_cpu / ours["fit_cpu_s"]
 
 
+def _cold_speedup(head):
+    paper, ours = head["paper"], head["ours"]
+    return (paper["fit_est_s"] + paper["warmup_s"]) / (
+        ours["fit_est_s"] + ours["warmup_s"]
+    )
+
+
 def _slope(points):
     """Least-squares slope of log(time) on log(N)."""
     if len(points) < 2:
@@ -436,9 +453,9 @@ def _report(results, args, machine, command, elapsed):
         f"## Headline: the paper's simulation (N={args.headline_n:,}, D=5, "
         f"n_core=5, corr=0.9, x_noise=0, seed {SEED})",
         "",
-        "| model | fit s | fit CPU s (run part) | fit detail | predict rows/s | "
-        "peak RSS MiB | OOD accuracy | OOD MSE |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | fit s | fit CPU s (run part) | fit detail | process warm-up s "
+        "(once) | predict rows/s | peak RSS MiB | OOD accuracy | OOD MSE |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name in MODELS:
         r = head[name]
@@ -451,14 +468,16 @@ def _report(results, args, machine, command, elapsed):
         acc = f"{r['accuracy']:.3f}" + (" (partial fit)" if r["extrapolated"] else "")
         lines.append(
             f"| {LABELS[name]} | {_fmt_s(r)} | {r['fit_cpu_s']:.3g} | {detail} | "
-            f"{r['predict_rows_per_s']:,.0f} | {_fmt_rss(r)} | {acc} | "
-            f"{r['mse']:.3f} |"
+            f"{r['warmup_s']:.2f} | {r['predict_rows_per_s']:,.0f} | "
+            f"{_fmt_rss(r)} | {acc} | {r['mse']:.3f} |"
         )
     lines += [
         "",
         f"Fit speed-up, paper / ours: **{_ratio(head['paper'], head['ours'])}** "
         f"(target >= 20x); in fit CPU time {_cpu_speedup(head):.1f}x (less "
-        "sensitive to other jobs on the machine). Fit time, ours / HistGB: "
+        "sensitive to other jobs on the machine); in a cold process, the one-time "
+        f"warm-up added to both fits, {_cold_speedup(head):.1f}x. Fit time, "
+        "ours / HistGB: "
         f"{_ratio(head['ours'], head['histgb'])}. OOD accuracy, ours - paper: "
         f"{head['ours']['accuracy'] - head['paper']['accuracy']:+.3f}.",
     ]
@@ -554,7 +573,8 @@ def _targets(results, args):
         f"{'PASS' if speedup >= 20 else 'FAIL'}: default fit on the simulation "
         f"{speedup:.1f}x faster than the paper procedure (target >= 20x)"
         + (" [paper fit extrapolated]" if extrap else " [both measured]")
-        + f"; in CPU time {_cpu_speedup(head):.1f}x"
+        + f"; in CPU time {_cpu_speedup(head):.1f}x; in a cold process "
+        f"{_cold_speedup(head):.1f}x"
     )
     ratio = pred["ours"]["predict_rows_per_s"] / pred["histgb"]["predict_rows_per_s"]
     out.append(
