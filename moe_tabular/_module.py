@@ -254,7 +254,14 @@ class MaskedColumnAttention(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Keras' initialisers, which the paper's results depend on."""
+        """Keras' initialisers, which the paper's results depend on.
+
+        Embeddings uniform(-0.05, 0.05), position embeddings and dense layers
+        glorot-uniform with zero biases. One departure: the attention
+        projections are glorot on their ``d x d`` matrices, where Keras'
+        ``MultiHeadAttention`` computes the fans on ``(d, heads, d_head)``
+        kernels (a smaller scale; ``benchmarks/paper_reference.py`` has it).
+        """
         nn.init.uniform_(self.token_embedding.weight, -0.05, 0.05)
         nn.init.xavier_uniform_(self.column_embedding)
         for module in self.modules():
