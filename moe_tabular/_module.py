@@ -17,6 +17,36 @@ from torch import nn
 N_RESERVED = 3  # MASK, MISSING, UNKNOWN sit just before each column's categories
 
 
+class Dropout(nn.Dropout):
+    """:class:`torch.nn.Dropout` with a cheaper mask on CPU.
+
+    On CPU torch draws one Bernoulli sample per element, the costliest single
+    op of a training step in profiles; this draws 64 random bits per four
+    elements and keeps an element when its 16 bits clear a threshold. The drop
+    probability is ``p`` rounded to a multiple of 1/65536. Other devices,
+    ``inplace``, and ``p`` of 0 or 1 use torch's own dropout.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> dropout = Dropout(0.25).train()
+    >>> kept = dropout(torch.ones(100_000)) != 0
+    >>> round(kept.float().mean().item(), 2)
+    0.75
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        trivial = not self.training or self.p in (0, 1)
+        if trivial or self.inplace or x.device.type != "cpu":
+            return super().forward(x)
+        n = x.numel()
+        bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
+        threshold = round(self.p * 65536) - 32768
+        keep = bits.view(torch.int16)[:n].view(x.shape) >= threshold
+        return torch.where(keep, x * (1 / (1 - self.p)), 0.0)
+
+
 class MixtureOfColumnExperts(nn.Module):
     """Multi-head attention over columns, exposing its gates.
 
@@ -143,7 +173,7 @@ class AttentionBlock(nn.Module):
         )
         self.norm1 = nn.LayerNorm(d_embedding, eps=1e-6)
         self.norm2 = nn.LayerNorm(d_embedding, eps=1e-6)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.norm_first = norm_first
 
     def forward(self, x, queries=None, masked=None):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from moe_tabular._module import MaskedColumnAttention
+from moe_tabular._module import Dropout, MaskedColumnAttention
 
 LAYOUT = {
     "n_tokens": 40,
@@ -122,3 +122,32 @@ def test_bad_arguments_show_their_values():
         MaskedColumnAttention(**LAYOUT, d_embedding=10, n_heads=3)
     with pytest.raises(ValueError, match="n_tokens=5"):
         MaskedColumnAttention(**{**LAYOUT, "n_tokens": 5})
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_dropout_keeps_share_one_minus_p_and_rescales(p):
+    torch.manual_seed(0)
+    x = torch.rand(200_000, dtype=torch.float64) + 1.0
+    x.requires_grad_(True)
+    out = Dropout(p).train()(x)
+    kept = out != 0
+    # binomial standard error at 200,000 draws is below 0.0012
+    assert abs(kept.double().mean().item() - (1 - p)) < 0.005
+    torch.testing.assert_close(out[kept], x[kept] / (1 - p))
+    out.sum().backward()  # the gradient flows through the kept elements only
+    expected = kept.double() / (1 - p)
+    torch.testing.assert_close(x.grad, expected)
+
+
+def test_dropout_is_identity_in_eval_and_reproducible_under_a_seed():
+    x = torch.randn(7, 5, 3)
+    dropout = Dropout(0.3)
+    assert torch.equal(dropout.eval()(x), x)
+    dropout.train()
+    torch.manual_seed(1)
+    first = dropout(x)
+    torch.manual_seed(1)
+    assert torch.equal(dropout(x), first)
+    assert first.shape == x.shape
+    assert torch.equal(Dropout(0.0).train()(x), x)
+    assert not Dropout(1.0).train()(x).any()
