@@ -6,6 +6,8 @@ so each epoch masks every column of every row exactly once (the paper's objectiv
 without materialising ``n_rows x n_columns`` masked copies.
 """
 
+import math
+
 import numpy as np
 import torch
 from skorch import NeuralNet
@@ -18,6 +20,26 @@ from torch.utils.data import Subset
 from ._module import MaskedColumnAttention
 
 IGNORE = -100
+WARM_UP = 0.3  # share of the steps over which "onecycle" warms the rate up
+
+
+class WarmEarlyStopping(EarlyStopping):
+    """:class:`skorch.callbacks.EarlyStopping` whose patience starts after warm-up.
+
+    While the learning rate still rises (the first ``warm_up_epochs`` epochs)
+    the best score and weights are tracked but no miss is counted: a validation
+    loss that stalls as the rate climbs would otherwise end the fit before the
+    rate anneals.
+    """
+
+    def __init__(self, *args, warm_up_epochs=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.warm_up_epochs = warm_up_epochs
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) <= self.warm_up_epochs:
+            self.misses_ = -1  # a miss brings it back to 0: none is counted
+        super().on_epoch_end(net, **kwargs)
 
 
 class BatchIterator:
@@ -129,13 +151,16 @@ def make_net(
         )
         callbacks += [
             PassthroughScoring(name="valid_target_loss", on_train=False),
-            EarlyStopping(
+            WarmEarlyStopping(
                 monitor="valid_target_loss",
                 patience=n_iter_no_change,
                 threshold=tol,
                 threshold_mode="abs",
                 load_best=True,
                 sink=print if verbose else (lambda *_: None),
+                warm_up_epochs=math.ceil(WARM_UP * max_epochs)
+                if learning_rate_schedule == "onecycle"
+                else 0,
             ),
         ]
     if learning_rate_schedule == "onecycle":
@@ -144,6 +169,7 @@ def make_net(
                 torch.optim.lr_scheduler.OneCycleLR,
                 max_lr=learning_rate,
                 total_steps=max_epochs * -(-n_train_rows // batch_size),
+                pct_start=WARM_UP,
                 step_every="batch",
             )
         )

@@ -436,15 +436,18 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         table thus takes small steps: with far fewer than the default
         ``max_epochs``, pass a larger rate.
     learning_rate_schedule : {"constant", "onecycle"}, default="onecycle"
-        "onecycle": warm up to ``learning_rate`` and anneal over ``max_epochs``
+        "onecycle": warm up to ``learning_rate`` over the first 30% of the steps
+        and anneal over the rest of ``max_epochs``
         (:class:`torch.optim.lr_scheduler.OneCycleLR`, stepped every batch).
     target_weight : float, default=1.0
         Weight of the target column's loss relative to a feature column's.
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows and stop when the target
         column's validation loss has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs; the best weights are restored. "auto" (as
-        in :class:`~sklearn.ensemble.HistGradientBoostingClassifier`) turns it on
+        ``n_iter_no_change`` epochs; the best weights are restored. Under
+        "onecycle" the epochs count only after the rate's warm-up (the first 30%
+        of ``max_epochs``). "auto" (as in
+        :class:`~sklearn.ensemble.HistGradientBoostingClassifier`) turns it on
         when there are more than 10,000 rows.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping.
