@@ -19,12 +19,19 @@ Examples:
       shared_vocabulary=True --models moe:default,moe:shared,moe:paper,logreg
   python -m benchmarks ood --suite real --param shared_vocabulary=False
   python -m benchmarks ood --suite auto-mpg --models rf,rf@oracle,gb,gb@oracle
+  python -m benchmarks ood --merge a/runs.csv --merge b/runs.csv --out merged
+
+--merge fits nothing: it joins the runs.csv files of earlier commands (e.g. one
+command per seed, so that an interrupted session keeps the finished seeds) and
+writes the same three files for them.
 """
 
 import argparse
 import sys
 import time
 from pathlib import Path
+
+import pandas as pd
 
 from moe_tabular.ood import (
     MOE_CONFIGS,
@@ -161,7 +168,57 @@ def _parser(prog):
         help="output folder (default benchmarks/results/ood-<suite>)",
     )
     add("--no-progress", action="store_true", help="hide the progress bar")
+    add(
+        "--merge",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="RUNS_CSV",
+        help="join this runs.csv of an earlier command into --out instead of "
+        "running anything (repeatable; needs --out)",
+    )
     return parser
+
+
+def _write(results, out, header):
+    """runs.csv, summary.md (also printed) and accuracy.png of ``results``."""
+    out.mkdir(parents=True, exist_ok=True)
+    results.to_csv(out / "runs.csv", index=False)
+    markdown = results_to_markdown(results)
+    (out / "summary.md").write_text(header + markdown)
+    plot_results(results, out / "accuracy.png")
+    print(header + markdown)
+    print(f"wrote {out / 'runs.csv'}, summary.md and accuracy.png")
+
+
+def _source_command(runs_csv):
+    """The command line quoted in the summary.md beside ``runs_csv``, if any."""
+    summary = runs_csv.with_name("summary.md")
+    if summary.is_file():
+        for line in summary.read_text().splitlines():
+            if line.startswith("`"):
+                return line
+    return f"`{runs_csv}` (no summary.md beside it)"
+
+
+def _merge(paths, out, command):
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise SystemExit(f"--merge: no such file: {', '.join(missing)}")
+    results = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
+    repeated = results.duplicated(["dataset", "model", "seed"], keep=False)
+    if repeated.any():
+        shown = results.loc[repeated, ["dataset", "model", "seed"]].drop_duplicates()
+        raise SystemExit(
+            "--merge: these (dataset, model, seed) runs appear more than once:\n"
+            + shown.head(10).to_string(index=False)
+        )
+    sources = "\n".join(f"- {_source_command(path)}" for path in paths)
+    header = (
+        f"## OOD benchmark: merged runs\n\n`{command}`: {len(results)} runs "
+        f"joined from {len(paths)} files, made by\n\n{sources}\n\n"
+    )
+    _write(results, out, header)
 
 
 def _seeds(text, suite):
@@ -175,14 +232,18 @@ def _seeds(text, suite):
 def main(argv=None, *, prog="python -m benchmarks ood"):
     """Run the benchmark; ``argv`` defaults to ``sys.argv[1:]``."""
     args = _parser(prog).parse_args(argv)
+    command = _common.command_line(argv, prog)
+    if args.merge:
+        if args.out is None:
+            raise SystemExit("--merge needs --out (where the joined runs go).")
+        _merge(args.merge, args.out, command)
+        return 0
     suite = args.suite or ("quick" if args.quick else "paper")
     seeds, models = _seeds(args.seeds, suite), args.models
     if args.quick and suite != "quick":
         seeds = seeds or list(SUITES[suite].seeds[:1])
         models = models or list(QUICK_MODELS)
     out = args.out or _common.ROOT / "benchmarks" / "results" / f"ood-{suite}"
-    out.mkdir(parents=True, exist_ok=True)
-    command = _common.command_line(argv, prog)
     start = time.perf_counter()
     results = run_suite(
         suite,
@@ -200,16 +261,11 @@ def main(argv=None, *, prog="python -m benchmarks ood"):
         progress=not args.no_progress,
     )
     elapsed = time.perf_counter() - start
-    results.to_csv(out / "runs.csv", index=False)
-    markdown = results_to_markdown(results)
     header = (
         f"## OOD benchmark: suite {suite}\n\n`{command}`: {len(results)} runs in "
         f"{elapsed:.0f} s.\n\n"
     )
-    (out / "summary.md").write_text(header + markdown)
-    plot_results(results, out / "accuracy.png")
-    print(header + markdown)
-    print(f"wrote {out / 'runs.csv'}, summary.md and accuracy.png")
+    _write(results, out, header)
     return 0
 
 

@@ -381,3 +381,27 @@ def test_cli_tiny_run_writes_csv_markdown_and_png(tmp_path, capsys):
     assert "| logreg | 1 |" in printed
     assert (tmp_path / "summary.md").read_text() in printed
     assert (tmp_path / "accuracy.png").stat().st_size > 1000
+
+
+def test_cli_merge_joins_runs_and_refuses_repeats(tmp_path, capsys):
+    from benchmarks import bench_ood
+
+    for seed in (1, 2):
+        assert bench_ood.main([
+            "--datasets", "auto-mpg", "--models", "logreg", "--seeds", str(seed),
+            "--n-jobs", "1", "--no-progress", "--out", str(tmp_path / str(seed)),
+        ]) == 0  # fmt: skip
+    parts = [str(tmp_path / seed / "runs.csv") for seed in ("1", "2")]
+    merged = tmp_path / "merged"
+    argv = ["--merge", parts[0], "--merge", parts[1], "--out", str(merged)]
+    assert bench_ood.main(argv) == 0
+    runs = pd.read_csv(merged / "runs.csv")
+    assert sorted(runs["seed"]) == [1, 2]
+    summary = (merged / "summary.md").read_text()
+    assert "--seeds 1" in summary and "--seeds 2" in summary  # the source commands
+    assert "| logreg | 2 |" in summary  # one row over both seeds
+    assert (merged / "accuracy.png").stat().st_size > 1000
+    with pytest.raises(SystemExit, match="more than once"):
+        bench_ood.main(["--merge", parts[0], "--merge", parts[0], "--out", str(merged)])
+    with pytest.raises(SystemExit, match="needs --out"):
+        bench_ood.main(["--merge", parts[0]])
