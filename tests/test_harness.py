@@ -249,8 +249,11 @@ def test_run_one_row(auto_mpg):
     assert row["gap"] == pytest.approx(row["id_accuracy"] - row["ood_accuracy"])
     assert 0 <= row["ood_mse"] <= 4 and row["ood_log_loss"] > 0
     assert json.loads(row["params"])["max_epochs"] == 2
+    assert row["n_iter"] == 2  # the epochs run
     grid = run_one(dataset="auto-mpg", model="logreg", seed=1)
     assert grid["ood_accuracy"] == pytest.approx(0.657, abs=0.06)  # paper: .657
+    assert grid["n_iter"] >= 1  # the solver's iterations, through the pipeline
+    assert np.isnan(run_one(dataset="auto-mpg", model="majority", seed=1)["n_iter"])
 
 
 def test_oracle_selects_on_half_the_ood_rows_and_scores_the_other(auto_mpg):

@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, PredefinedSplit, train_test_split
+from sklearn.pipeline import Pipeline
 
 from ._models import BASELINES, _split_name, available_models, make_model
 from ._report import score_predictions
@@ -214,8 +215,10 @@ def run_one(
         ``dataset``, ``split``, ``model``, ``seed``, the sizes ``n_train``,
         ``n_id``, ``n_ood``, ``id_accuracy``, ``ood_accuracy``, ``gap``
         (ID minus OOD accuracy), ``id_mse``, ``ood_mse``, ``id_log_loss``,
-        ``ood_log_loss``, ``fit_time`` (seconds) and ``params`` (JSON: the
-        MoE parameters, or the grid search's best parameters).
+        ``ood_log_loss``, ``fit_time`` (seconds), ``n_iter`` (epochs of a MoE
+        model, iterations of a model with ``n_iter_``, else NaN: shows where
+        early stopping ended a fit) and ``params`` (JSON: the MoE parameters,
+        or the grid search's best parameters).
 
     Examples
     --------
@@ -270,8 +273,21 @@ def run_one(
         row[f"id_{metric}"] = scores_id[metric]
         row[f"ood_{metric}"] = scores_ood[metric]
     row["fit_time"] = fit_time
+    row["n_iter"] = _iterations(estimator)
     row["params"] = _described_params(model, selection if oracle else estimator)
     return row
+
+
+def _iterations(estimator):
+    """Epochs (MoE) or solver/boosting iterations the fit ran; NaN if neither."""
+    if isinstance(estimator, GridSearchCV):
+        estimator = estimator.best_estimator_
+    if isinstance(estimator, Pipeline):
+        estimator = estimator[-1]
+    if hasattr(estimator, "history_"):
+        return len(estimator.history_)
+    n_iter = getattr(estimator, "n_iter_", None)
+    return np.nan if n_iter is None else int(np.max(n_iter))
 
 
 def _oracle_name(model):
