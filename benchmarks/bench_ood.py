@@ -31,8 +31,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from moe_tabular.ood import (
     MOE_CONFIGS,
     SUITES,
@@ -202,17 +200,7 @@ def _source_command(runs_csv):
 
 
 def _merge(paths, out, command):
-    missing = [str(path) for path in paths if not path.is_file()]
-    if missing:
-        raise SystemExit(f"--merge: no such file: {', '.join(missing)}")
-    results = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
-    repeated = results.duplicated(["dataset", "model", "seed"], keep=False)
-    if repeated.any():
-        shown = results.loc[repeated, ["dataset", "model", "seed"]].drop_duplicates()
-        raise SystemExit(
-            "--merge: these (dataset, model, seed) runs appear more than once:\n"
-            + shown.head(10).to_string(index=False)
-        )
+    results = _common.read_runs(paths)
     sources = "\n".join(f"- {_source_command(path)}" for path in paths)
     header = (
         f"## OOD benchmark: merged runs\n\n`{command}`: {len(results)} runs "

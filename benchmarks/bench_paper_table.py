@@ -146,7 +146,7 @@ def main(argv=None, *, prog="python -m benchmarks paper-table"):
     """Write the table; ``argv`` defaults to ``sys.argv[1:]``."""
     args = _parser(prog).parse_args(argv)
     command = _common.command_line(argv, prog)
-    runs = pd.concat([pd.read_csv(path) for path in args.runs], ignore_index=True)
+    runs = _common.read_runs(args.runs)
     table = paired_rows(runs, load_published_per_seed())
     sources = [p.relative_to(_common.ROOT) if p.is_absolute() else p for p in args.runs]
     _common.write_markdown(to_markdown(table, command, sources), args.out)
