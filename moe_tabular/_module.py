@@ -13,6 +13,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 N_RESERVED = 3  # MASK, MISSING, UNKNOWN sit just before each column's categories
 
@@ -43,8 +44,11 @@ class Dropout(nn.Dropout):
         n = x.numel()
         bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
         threshold = round(self.p * 65536) - 32768
-        keep = bits.view(torch.int16)[:n].view(x.shape) >= threshold
-        return torch.where(keep, x * (1 / (1 - self.p)), 0.0)
+        # a float mask (bits - threshold + 1 clamped to [0, 1]): comparisons
+        # and torch.where are several times slower than float arithmetic on CPU
+        scale = bits.view(torch.int16)[:n].view(x.shape).to(x.dtype)
+        scale = scale.add_(1 - threshold).clamp_(0, 1).mul_(1 / (1 - self.p))
+        return x * scale
 
 
 class MixtureOfColumnExperts(nn.Module):
@@ -121,26 +125,33 @@ class MixtureOfColumnExperts(nn.Module):
         gates : Tensor of shape (batch, n_heads, L, L)
         """
         n_rows, n_columns, d_embedding = context.shape
-        d_head = d_embedding // self.n_heads
+        n_heads, d_head = self.n_heads, d_embedding // self.n_heads
         # Laid out for small L on CPU: the scores of all heads are one matrix
         # product with a block-diagonal query matrix, and the softmax runs over
         # dim 1 (key position), which is far faster than a short last dim.
-        q = self.query(masked).view(n_columns, self.n_heads, d_head)
-        q = q / math.sqrt(d_head)
-        v = self.value(context).view(n_rows, n_columns, self.n_heads, d_head)
-        k_masked = self.key(masked).view(n_columns, self.n_heads, d_head)
-        v_masked = self.value(masked).view(n_columns, self.n_heads, d_head)
+        q = self.query(masked).view(n_columns, n_heads, d_head) / math.sqrt(d_head)
+        k_masked = self.key(masked).view(n_columns, n_heads, d_head)
+        v_masked = self.value(masked).view(n_columns, n_heads, d_head)
         queries = torch.block_diag(*q.permute(1, 2, 0))  # (H * dh, H * L)
         scores = self.key(context).flatten(0, 1) @ queries
-        scores = scores.view(n_rows, n_columns, self.n_heads, n_columns)  # (B,j,H,i)
+        scores = scores.view(n_rows, n_columns, n_heads, n_columns)  # (B,j,H,i)
         own = (q * k_masked).sum(-1).T  # (H, L): masked query . masked key
-        eye = torch.eye(n_columns, dtype=torch.bool, device=scores.device)
-        scores = torch.where(eye[:, None, :], own, scores)
-        gates = torch.softmax(scores, dim=1).permute(0, 3, 2, 1)  # (B, i, H, j)
-        mixed = torch.einsum("bihj,bjhd->bihd", gates, v)
-        self_gate = torch.diagonal(gates, dim1=1, dim2=3).transpose(1, 2)  # (B,i,H)
-        mixed = mixed + self_gate.unsqueeze(-1) * (v_masked - v)
-        return self.out(mixed.flatten(-2)), gates.transpose(1, 2)
+        # swap the diagonal for ``own`` with float products (torch.where is
+        # several times slower on CPU)
+        eye = torch.eye(n_columns, dtype=scores.dtype, device=scores.device)
+        scores = scores * (1 - eye)[:, None, :] + eye[:, None, :] * own
+        gates = torch.softmax(scores, dim=1).permute(0, 2, 3, 1)  # (B, H, i, j)
+        v = self.value(context).view(n_rows, n_columns, n_heads, d_head)
+        # torch multiplies batches of matrices this small (contraction x rows x
+        # columns under 400) in a scalar loop; where at most half a head of
+        # zero padding lifts them past it, forward and backward go to BLAS
+        pad = max(0, -(-400 // n_columns**2) - d_head)
+        pad = pad if 2 * pad <= d_head else 0
+        v_heads = F.pad(v, (0, pad)).transpose(1, 2)  # (B, H, j, dh + pad)
+        mixed = (gates @ v_heads)[..., :d_head]  # (B, H, i, dh)
+        self_gate = torch.diagonal(gates, dim1=2, dim2=3).unsqueeze(-1)  # (B,H,i,1)
+        mixed = mixed + self_gate * (v_masked.transpose(0, 1) - v.transpose(1, 2))
+        return self.out(mixed.transpose(1, 2).flatten(-2)), gates
 
 
 class AttentionBlock(nn.Module):
