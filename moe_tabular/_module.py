@@ -142,11 +142,11 @@ class MixtureOfColumnExperts(nn.Module):
         scores = scores * (1 - eye)[:, None, :] + eye[:, None, :] * own
         gates = torch.softmax(scores, dim=1).permute(0, 2, 3, 1)  # (B, H, i, j)
         v = self.value(context).view(n_rows, n_columns, n_heads, d_head)
-        # torch multiplies batches of matrices this small (contraction x rows x
-        # columns under 400) in a scalar loop; where at most half a head of
-        # zero padding lifts them past it, forward and backward go to BLAS
+        # on CPU torch multiplies batches of matrices this small (contraction x
+        # rows x columns under 400) in a scalar loop; where at most half a head
+        # of zero padding lifts them past it, forward and backward go to BLAS
         pad = max(0, -(-400 // n_columns**2) - d_head)
-        pad = pad if 2 * pad <= d_head else 0
+        pad = pad if 2 * pad <= d_head and context.device.type == "cpu" else 0
         v_heads = F.pad(v, (0, pad)).transpose(1, 2)  # (B, H, j, dh + pad)
         mixed = (gates @ v_heads)[..., :d_head]  # (B, H, i, dh)
         self_gate = torch.diagonal(gates, dim1=2, dim2=3).unsqueeze(-1)  # (B,H,i,1)
