@@ -31,6 +31,11 @@ timed before them, for both torch models, and reported apart. Data come from
    (its peak RSS is then not measured: the masked copies it would materialise
    are given as an estimate). Extrapolated cells are marked ``~``.
 
+With ``--repeats R`` every configuration runs in R fresh processes (median
+times); the headline's three fits run round-robin, R rounds, and its speed-up is
+the median of the rounds' paired ratios, since on a shared machine the same fit
+can take twice as long a few minutes later.
+
 Run ``python benchmarks/bench_perf.py --quick`` (about two minutes on a quiet
 2-core machine) or without ``--quick`` for the full curves (about 15 minutes);
 results go to ``--out`` as ``perf.md``, ``perf.json`` and ``perf.png``.
