@@ -171,6 +171,31 @@ def test_moe_configs_and_overrides(auto_mpg):
         make_model("moe:wide", auto_mpg, seed=0)
 
 
+def test_n_members_makes_a_soft_voted_seed_ensemble(auto_mpg):
+    configs = {"pair": {"n_members": 2, "max_epochs": 2}}
+    pair = make_model("moe:pair", auto_mpg, seed=5, moe_configs=configs)
+    assert [m.random_state for _, m in pair.estimators] == [5, 6]
+    assert pair.voting == "soft"
+    X, y = auto_mpg.X_train, auto_mpg.y_train
+    pair.fit(X, y)
+    single = make_model("moe", auto_mpg, seed=6, params=TINY).fit(X, y)
+    # the second member is the single model of its seed
+    np.testing.assert_array_equal(
+        pair.estimators_[1].predict_proba(auto_mpg.X_ood),
+        single.predict_proba(auto_mpg.X_ood),
+    )
+    mean = np.mean([m.predict_proba(auto_mpg.X_ood) for m in pair.estimators_], 0)
+    np.testing.assert_allclose(pair.predict_proba(auto_mpg.X_ood), mean)
+    row = run_one(dataset="auto-mpg", model="moe:pair", seed=5, moe_configs=configs)
+    assert json.loads(row["params"])["n_members"] == 2
+    assert np.isnan(row["n_iter"])  # epochs are per member
+    for bad in (0, 1.5, "2"):
+        with pytest.raises(ValueError, match="n_members of 'moe:bad'"):
+            make_model(
+                "moe:bad", auto_mpg, seed=0, moe_configs={"bad": {"n_members": bad}}
+            )
+
+
 def test_baselines_use_the_paper_grids_on_one_hot_features(auto_mpg):
     for name in ("rf", "gb", "mlp"):
         search = make_model(name, auto_mpg, seed=0)

@@ -155,8 +155,11 @@ def _label(model, params):
 
 def _described_params(model, fitted):
     if _split_name(model)[0] == "moe":
-        described = fitted.get_params()
+        members = getattr(fitted, "estimators_", [fitted])  # a seed ensemble's
+        described = members[0].get_params()
         del described["random_state"]  # the seed column
+        if len(members) > 1:
+            described["n_members"] = len(members)
     elif hasattr(fitted, "best_params_"):
         described = {k.split("__")[-1]: v for k, v in fitted.best_params_.items()}
     else:

@@ -1,7 +1,8 @@
 """Models of the benchmark: our estimator under named configs, and the baselines.
 
 ``"moe:<config>"`` is :class:`~moe_tabular.MoECBOWClassifier` with the
-parameters of ``MOE_CONFIGS[config]`` (``"moe"`` alone is ``"moe:default"``).
+parameters of ``MOE_CONFIGS[config]`` (``"moe"`` alone is ``"moe:default"``);
+a config with ``n_members=K`` is a seed ensemble of K of them, soft-voted.
 The baselines follow PAPER.md: logistic regression, and random forest,
 gradient boosting and MLP tuned by ``GridSearchCV`` (5-fold stratified,
 accuracy) over the paper's grids, on one-hot (drop first) features; plus
@@ -19,6 +20,7 @@ from sklearn.ensemble import (
     GradientBoostingClassifier,
     HistGradientBoostingClassifier,
     RandomForestClassifier,
+    VotingClassifier,
 )
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -264,7 +266,11 @@ def make_model(model, task, *, seed, params=None, moe_configs=None):
         ``random_state`` of the model.
 
     params : dict or None, default=None
-        Overrides of the MoE config's parameters (ignored by baselines).
+        Overrides of the MoE config's parameters (ignored by baselines). The
+        key ``n_members`` (default 1) is not a parameter of the estimator: K
+        above 1 makes a :class:`~sklearn.ensemble.VotingClassifier` (soft
+        vote) of K models with ``random_state`` ``seed``, ``seed + 1``, ...,
+        ``seed + K - 1``, the first of them the single model of that seed.
 
     moe_configs : dict or None, default=None
         Configs added to :data:`MOE_CONFIGS`.
@@ -288,7 +294,22 @@ def make_model(model, task, *, seed, params=None, moe_configs=None):
         from .. import MoECBOWClassifier
 
         resolved = _moe_params(model, task, params=params, moe_configs=moe_configs)
-        return MoECBOWClassifier(**{**resolved, "random_state": seed})
+        n_members = resolved.pop("n_members", 1)
+        if not isinstance(n_members, int | np.integer) or n_members < 1:
+            raise ValueError(
+                f"n_members of {model!r} must be a positive int; got {n_members!r}."
+            )
+        members = [
+            MoECBOWClassifier(**{**resolved, "random_state": seed + r})
+            for r in range(n_members)
+        ]
+        if n_members == 1:
+            return members[0]
+        # a seed ensemble: the mean of the members' predicted probabilities
+        return VotingClassifier(
+            [(f"member_{r}", member) for r, member in enumerate(members)],
+            voting="soft",
+        )
     if model == "logreg":
         return make_pipeline(_one_hot(task), LogisticRegression(max_iter=2000))
     if model == "rf":
