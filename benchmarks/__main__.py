@@ -11,6 +11,7 @@ import sys
 COMMANDS = {
     "ood": ("bench_ood", "in- and out-of-distribution accuracy, paper suites"),
     "perf": ("bench_perf", "fit time, predict throughput and memory"),
+    "profile": ("bench_profile", "time and ops of one default training step"),
     "imputation": ("bench_imputation", "imputing missing cells"),
     "shift": ("bench_shift_score", "score_samples as an OOD detector (AUROC)"),
     "paper-table": ("bench_paper_table", "ood runs beside the published numbers"),

@@ -390,6 +390,15 @@ def test_cli_help(capsys):
     assert dispatcher.main(["nope"]) == 2
 
 
+def test_cli_profile_times_steps_and_lists_ops(capsys):
+    from benchmarks import __main__ as dispatcher
+
+    assert dispatcher.main(["profile", "--steps", "2", "--rounds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "batch 500 rows x 6 columns" in out  # the default batch on 2,000 rows
+    assert "over 2 rounds of 2" in out and "aten::mm" in out
+
+
 def test_cli_tiny_run_writes_csv_markdown_and_png(tmp_path, capsys):
     from benchmarks import bench_ood
 
