@@ -196,5 +196,7 @@ def make_net(
         target_weight=target_weight,
         device=device,
         verbose=verbose,
+        # skorch's PrintLog tabulates every epoch even when it prints nothing
+        **({} if verbose else {"callbacks__print_log": None}),
         **{f"module__{key}": value for key, value in module_params.items()},
     )

@@ -323,9 +323,10 @@ class MaskedColumnAttention(nn.Module):
         # hidden (B, L, d) -> (B, L, K): each column scores its own categories
         # only, O(L * K) per row instead of O(L * n_tokens) (many columns with
         # their own vocabularies make n_tokens large). Computed class-first,
-        # (K, B, L), and returned as a (B, L, K) view of it: the cross-entropy
-        # of the engine then runs over dim 0 of a contiguous tensor, several
-        # times faster on CPU than over a short last dim.
+        # (K, B, L), and returned as a (B, L, K) view of it: the engine's
+        # cross-entropy then normalises over the leading (class) dim of a
+        # contiguous tensor, several times faster on CPU than over a short
+        # last dim.
         if self.final_norm is not None:
             hidden = self.final_norm(hidden)
         n_rows, n_columns, d_embedding = hidden.shape

@@ -189,7 +189,7 @@ def test_n_members_makes_a_soft_voted_seed_ensemble(auto_mpg):
     row = run_one(dataset="auto-mpg", model="moe:pair", seed=5, moe_configs=configs)
     assert json.loads(row["params"])["n_members"] == 2
     assert np.isnan(row["n_iter"])  # epochs are per member
-    for bad in (0, 1.5, "2"):
+    for bad in (0, 1.5, "2", True):
         with pytest.raises(ValueError, match="n_members of 'moe:bad'"):
             make_model(
                 "moe:bad", auto_mpg, seed=0, moe_configs={"bad": {"n_members": bad}}

@@ -295,7 +295,8 @@ def make_model(model, task, *, seed, params=None, moe_configs=None):
 
         resolved = _moe_params(model, task, params=params, moe_configs=moe_configs)
         n_members = resolved.pop("n_members", 1)
-        if not isinstance(n_members, int | np.integer) or n_members < 1:
+        integer = isinstance(n_members, int | np.integer)
+        if not integer or isinstance(n_members, bool) or n_members < 1:
             raise ValueError(
                 f"n_members of {model!r} must be a positive int; got {n_members!r}."
             )
