@@ -148,7 +148,11 @@ def main(argv=None, *, prog="python -m benchmarks paper-table"):
     command = _common.command_line(argv, prog)
     runs = _common.read_runs(args.runs)
     table = paired_rows(runs, load_published_per_seed())
-    sources = [p.relative_to(_common.ROOT) if p.is_absolute() else p for p in args.runs]
+    # files inside the repository are named relative to it, others as given
+    sources = [
+        p.relative_to(_common.ROOT) if p.is_relative_to(_common.ROOT) else p
+        for p in args.runs
+    ]
     _common.write_markdown(to_markdown(table, command, sources), args.out)
     return 0
 
