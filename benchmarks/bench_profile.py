@@ -4,7 +4,8 @@ Fits :class:`moe_tabular.MoECBOWClassifier` with its defaults for one epoch on
 the perf headline's data (the paper's simulation, N=2000, D=5, seed 4951), then
 times ``--steps`` further optimizer steps of its skorch net (``train_step``:
 forward, loss, backward, Adam) on batches of the estimator's own batch size,
-in ``--rounds`` rounds, and prints the median step time and the torch
+in ``--rounds`` rounds (at the learning rate the one-epoch schedule ended on,
+which does not change a step's cost), and prints the median step time and the torch
 profiler's table of the ops that took the most time, so that a change to the
 module or the engine can be measured step by step: run it at two commits on the
 same machine. Fit-level timings are ``python -m benchmarks perf``'s job.
