@@ -330,19 +330,19 @@ class MaskedColumnAttention(nn.Module):
         if self.final_norm is not None:
             hidden = self.final_norm(hidden)
         n_rows, n_columns, d_embedding = hidden.shape
-        tokens = self.column_tokens.T  # (K, L)
-        if 2 * tokens.shape[0] > self.output.out_features:
+        token_ids = self.column_tokens.T  # (K, L)
+        if 2 * token_ids.shape[0] > self.output.out_features:
             # few tokens (shared vocabularies): one matrix product is faster
             logits = torch.addmm(
                 self.output.bias[:, None],
                 self.output.weight,
                 hidden.reshape(-1, d_embedding).T,
             ).view(-1, n_rows, n_columns)  # (n_tokens, B, L)
-            logits = logits.gather(0, tokens[:, None].expand(-1, n_rows, -1))
+            logits = logits.gather(0, token_ids[:, None].expand(-1, n_rows, -1))
         else:
             weight = self.output.weight[self.column_tokens]  # (L, K, d)
             logits = torch.einsum("lkd,bld->kbl", weight, hidden)
-            logits = logits + self.output.bias[tokens][:, None]
+            logits = logits + self.output.bias[token_ids][:, None]
         logits = logits.masked_fill(~self.column_valid.T[:, None], float("-inf"))
         return logits.permute(1, 2, 0)
 
