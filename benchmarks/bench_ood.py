@@ -21,9 +21,13 @@ Examples:
   python -m benchmarks ood --suite auto-mpg --models rf,rf@oracle,gb,gb@oracle
   python -m benchmarks ood --merge a/runs.csv --merge b/runs.csv --out merged
 
+Each run's row is appended to OUT/runs.partial.csv as soon as it finishes;
+after an interruption, the same command with --resume runs only the runs not
+there yet (and a command given more seeds or models reuses the finished ones).
+The file is removed once runs.csv is written.
+
 --merge fits nothing: it joins the runs.csv files of earlier commands (e.g. one
-command per seed, so that an interrupted session keeps the finished seeds) and
-writes the same three files for them.
+command per seed) and writes the same three files for them.
 """
 
 import argparse
@@ -47,6 +51,7 @@ except ImportError:  # run as a script: python benchmarks/<this file>
 
 DEFAULT_DATA_DIR = _common.ROOT.parent / "shared" / "datasets"
 QUICK_MODELS = ("moe:default", "logreg", "hgb")
+PARTIAL = "runs.partial.csv"  # rows of the runs finished so far (--resume)
 
 
 def _list(text):
@@ -167,6 +172,12 @@ def _parser(prog):
     )
     add("--no-progress", action="store_true", help="hide the progress bar")
     add(
+        "--resume",
+        action="store_true",
+        help="keep the runs in OUT/runs.partial.csv from an interrupted command "
+        "with the same settings and run only the others (default: start afresh)",
+    )
+    add(
         "--merge",
         type=Path,
         action="append",
@@ -232,6 +243,11 @@ def main(argv=None, *, prog="python -m benchmarks ood"):
         seeds = seeds or list(SUITES[suite].seeds[:1])
         models = models or list(QUICK_MODELS)
     out = args.out or _common.ROOT / "benchmarks" / "results" / f"ood-{suite}"
+    checkpoint = out / PARTIAL
+    if not args.resume:
+        for stale in (checkpoint, checkpoint.with_suffix(".json")):
+            stale.unlink(missing_ok=True)
+    resumed = checkpoint.is_file()
     start = time.perf_counter()
     results = run_suite(
         suite,
@@ -247,13 +263,22 @@ def main(argv=None, *, prog="python -m benchmarks ood"):
         n_jobs=args.n_jobs,
         scheduler=args.scheduler,
         progress=not args.no_progress,
+        checkpoint=checkpoint,
     )
     elapsed = time.perf_counter() - start
+    read_back = (
+        f" (resumed: the runs already in {PARTIAL} of an interrupted command "
+        "were read back, not run; the time is this command's)"
+        if resumed
+        else ""
+    )
     header = (
         f"## OOD benchmark: suite {suite}\n\n`{command}`: {len(results)} runs in "
-        f"{elapsed:.0f} s.\n\n"
+        f"{elapsed:.0f} s{read_back}.\n\n"
     )
     _write(results, out, header)
+    for done in (checkpoint, checkpoint.with_suffix(".json")):
+        done.unlink(missing_ok=True)
     return 0
 
 

@@ -349,6 +349,69 @@ def test_dask_backend_gives_identical_results(reference_runs):
 
 
 # -- reports ---------------------------------------------------------------------
+@pytest.fixture
+def counted_runs(monkeypatch):
+    """(dataset, model, seed) of every run the harness really runs."""
+    from moe_tabular.ood import _harness
+
+    calls = []
+
+    def counting(**kwargs):
+        calls.append((kwargs["dataset"], kwargs["model"], kwargs["seed"]))
+        return run_one(**kwargs)
+
+    monkeypatch.setattr(_harness, "run_one", counting)
+    return calls
+
+
+def test_checkpoint_resumes_an_interrupted_suite(
+    reference_runs, tmp_path, counted_runs
+):
+    kwargs = {"datasets": ["auto-mpg"], "models": ["moe", "logreg"], "params": TINY}
+    checkpoint = tmp_path / "runs.csv"
+    first = run_suite("quick", seeds=[1, 2], checkpoint=checkpoint, **kwargs)
+    pd.testing.assert_frame_equal(
+        first.drop(columns=NOT_COMPARED), reference_runs.drop(columns=NOT_COMPARED)
+    )
+    written = pd.read_csv(checkpoint).fillna({"params": ""})  # logreg's: none
+    pd.testing.assert_frame_equal(written, first)
+    assert json.loads(checkpoint.with_suffix(".json").read_text())["params"] == TINY
+    # interrupted: two rows written, the third cut short while being appended
+    lines = checkpoint.read_text().splitlines(keepends=True)
+    checkpoint.write_text("".join(lines[:3]) + lines[3][:40])
+    counted_runs.clear()
+    resumed = run_suite("quick", seeds=[1, 2, 3], checkpoint=checkpoint, **kwargs)
+    assert counted_runs == [("auto-mpg", "moe", 3)] + [
+        ("auto-mpg", "logreg", seed) for seed in (1, 2, 3)
+    ]
+    pd.testing.assert_frame_equal(  # read back as run, fit times included
+        resumed.iloc[:2], first.iloc[:2]
+    )
+    pd.testing.assert_frame_equal(
+        resumed[resumed["seed"] < 3].reset_index(drop=True).drop(columns=NOT_COMPARED),
+        first.drop(columns=NOT_COMPARED),
+    )
+    assert len(pd.read_csv(checkpoint)) == 6
+    with pytest.raises(ValueError, match="params: .*'max_epochs': 2.* there"):
+        run_suite("quick", seeds=[1], checkpoint=checkpoint, datasets=["auto-mpg"])
+    checkpoint.with_suffix(".json").unlink()
+    with pytest.raises(ValueError, match="no settings file runs.json"):
+        run_suite("quick", seeds=[1], checkpoint=checkpoint, **kwargs)
+
+
+def test_checkpoint_cut_in_its_header_starts_over(tmp_path, counted_runs):
+    kwargs = {"datasets": ["auto-mpg"], "models": ["logreg"], "seeds": [1]}
+    checkpoint = tmp_path / "runs.csv"
+    first = run_suite("quick", checkpoint=checkpoint, **kwargs)
+    checkpoint.write_text(checkpoint.read_text()[:20])  # killed in the header
+    again = run_suite("quick", checkpoint=checkpoint, **kwargs)
+    assert len(counted_runs) == 2
+    assert list(pd.read_csv(checkpoint).columns) == list(first.columns)
+    pd.testing.assert_frame_equal(
+        again.drop(columns=NOT_COMPARED), first.drop(columns=NOT_COMPARED)
+    )
+
+
 def test_summary_markdown_and_plot(reference_runs, tmp_path):
     summary = summarize_results(reference_runs)
     assert list(summary["model"]) == ["moe:default[max_epochs=2]", "logreg"]
@@ -433,6 +496,37 @@ def test_cli_tiny_run_writes_csv_markdown_and_png(tmp_path, capsys):
     assert "| logreg | 1 |" in printed
     assert (tmp_path / "summary.md").read_text() in printed
     assert (tmp_path / "accuracy.png").stat().st_size > 1000
+
+
+def test_cli_resume_runs_only_what_an_interrupted_command_left(
+    tmp_path, capsys, counted_runs
+):
+    from benchmarks import bench_ood
+
+    argv = ["--datasets", "auto-mpg", "--models", "logreg", "--n-jobs", "1",
+            "--data-dir", str(DATA_DIR), "--no-progress",
+            "--out", str(tmp_path)]  # fmt: skip
+    run_suite(  # what an interrupted "--seeds 1,2" left: seed 1's row
+        "quick", datasets=["auto-mpg"], models=["logreg"], seeds=[1],
+        data_dir=DATA_DIR, max_train_rows=5000,
+        checkpoint=tmp_path / bench_ood.PARTIAL,
+    )  # fmt: skip
+    counted_runs.clear()
+    assert bench_ood.main([*argv, "--seeds", "1,2", "--resume"]) == 0
+    assert counted_runs == [("auto-mpg", "logreg", 2)]
+    assert sorted(pd.read_csv(tmp_path / "runs.csv")["seed"]) == [1, 2]
+    assert "resumed" in (tmp_path / "summary.md").read_text()
+    assert not list(tmp_path.glob("runs.partial.*"))  # removed once runs.csv is
+    run_suite(
+        "quick", datasets=["auto-mpg"], models=["logreg"], seeds=[1],
+        data_dir=DATA_DIR, max_train_rows=5000,
+        checkpoint=tmp_path / bench_ood.PARTIAL,
+    )  # fmt: skip
+    counted_runs.clear()
+    assert bench_ood.main([*argv, "--seeds", "1,2"]) == 0  # no --resume: afresh
+    assert counted_runs == [("auto-mpg", "logreg", 1), ("auto-mpg", "logreg", 2)]
+    assert "resumed" not in (tmp_path / "summary.md").read_text()
+    capsys.readouterr()
 
 
 def test_cli_merge_joins_runs_and_refuses_repeats(tmp_path, capsys):

@@ -12,6 +12,7 @@ import json
 import threading
 import time
 import warnings
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -153,6 +154,12 @@ def _label(model, params):
     return name
 
 
+def _run_label(model, params):
+    """The ``model`` column of a run's row: its label, oracle suffix kept."""
+    name, oracle = _oracle_name(model)
+    return _label(name, params) + (ORACLE if oracle else "")
+
+
 def _described_params(model, fitted):
     if _split_name(model)[0] == "moe":
         members = getattr(fitted, "estimators_", [fitted])  # a seed ensemble's
@@ -230,6 +237,7 @@ def run_one(
     >>> row["n_train"], row["n_id"], row["n_ood"], round(row["ood_accuracy"], 3)
     (196, 49, 140, 0.657)
     """
+    label = _run_label(model, params)
     model, oracle = _oracle_name(model)
     task = make_task(
         dataset,
@@ -263,7 +271,7 @@ def run_one(
     row = {
         "dataset": dataset,
         "split": task.split,
-        "model": _label(model, params) + (ORACLE if oracle else ""),
+        "model": label,
         "seed": seed,
         "n_train": len(task.y_train),
         "n_id": len(task.y_id),
@@ -387,6 +395,58 @@ def plan_runs(
     return [(d, m, int(s)) for d in datasets for m in models for s in seeds]
 
 
+def _checkpoint_rows(path, settings):
+    """Rows already in the checkpoint ``path``, by run; starts a new one if absent.
+
+    The settings every row depends on are kept in a JSON file beside it; a
+    checkpoint is only resumed with the same settings. A last line cut short
+    (the process killed while appending) is dropped: that run runs again.
+    """
+    record = path.with_suffix(".json")
+    described = json.loads(json.dumps(settings, sort_keys=True, default=repr))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(described, indent=1, sort_keys=True) + "\n")
+        return {}
+    if not record.is_file():
+        raise ValueError(
+            f"Checkpoint {path} has no settings file {record.name} beside it; "
+            "it was not written by run_suite. Pass another checkpoint path."
+        )
+    stored = json.loads(record.read_text())
+    differ = sorted(
+        key for key in {*stored, *described} if stored.get(key) != described.get(key)
+    )
+    if differ:
+        shown = "; ".join(
+            f"{k}: {stored.get(k)!r} there, {described.get(k)!r} now" for k in differ
+        )
+        raise ValueError(
+            f"Checkpoint {path} holds runs made with other settings ({shown}). "
+            "Resume it with the same settings or pass another checkpoint path."
+        )
+    text = path.read_text()
+    if not text.endswith("\n"):  # the last row was cut short
+        text = text[: text.rfind("\n") + 1]
+        path.write_text(text)
+    if text.count("\n") < 2:  # no complete row: the next one writes the header
+        path.unlink()
+        return {}
+    strings = {"split": "str", "params": "str"}
+    runs = pd.read_csv(path, dtype=strings).fillna(dict.fromkeys(strings, ""))
+    return {
+        (row["dataset"], row["model"], int(row["seed"])): row
+        for row in runs.to_dict("records")
+    }
+
+
+def _append_row(path, row):
+    """Add one run's row to the checkpoint CSV (with the header if it is new)."""
+    line = pd.DataFrame([row]).to_csv(index=False, header=not path.exists())
+    with path.open("a") as file:
+        file.write(line)
+
+
 def _indexed_run(index, kwargs):
     return index, run_one(**kwargs)
 
@@ -406,6 +466,7 @@ def run_suite(
     n_jobs=1,
     scheduler=None,
     progress=False,
+    checkpoint=None,
 ):
     """Run every (dataset, model, seed) of a suite and collect one row per run.
 
@@ -438,6 +499,17 @@ def run_suite(
 
     progress : bool, default=False
         Show a tqdm progress bar on stderr.
+
+    checkpoint : str, path-like or None, default=None
+        A CSV file that each run's row is appended to as soon as the run ends.
+        Runs already in it are read back, not run again: a suite that was
+        interrupted resumes where it stopped, and one given more seeds or
+        models runs only the new runs. A JSON file beside it (same name,
+        ``.json``) records ``params``, ``moe_configs``, ``data_dir``,
+        ``id_test_size``, ``max_train_rows`` and ``keep_domain``; resuming
+        with other values raises a ValueError. Rows of runs not planned now
+        stay in the file but not in the result. Keep one checkpoint per
+        version of the code: rows are matched by (dataset, model, seed) only.
 
     Returns
     -------
@@ -472,9 +544,16 @@ def run_suite(
         "max_train_rows": max_train_rows,
         "keep_domain": keep_domain,
     }
+    rows = [None] * len(runs)
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        done = _checkpoint_rows(checkpoint, common)
+        for i, (d, m, s) in enumerate(runs):
+            rows[i] = done.get((d, _run_label(m, params), s))
     jobs = [
         delayed(_indexed_run)(i, {"dataset": d, "model": m, "seed": s, **common})
         for i, (d, m, s) in enumerate(runs)
+        if rows[i] is None
     ]
     client = None
     if scheduler is not None:
@@ -484,12 +563,13 @@ def run_suite(
         config = parallel_config(backend="dask", n_jobs=-1)
     else:
         config = parallel_config(n_jobs=n_jobs)
-    rows = [None] * len(jobs)
     try:
         with config:
             results = Parallel(return_as="generator_unordered")(jobs)
             for index, row in tqdm(results, total=len(jobs), disable=not progress):
                 rows[index] = row
+                if checkpoint is not None:
+                    _append_row(checkpoint, row)
     finally:
         if client is not None and client is not scheduler:
             client.close()
