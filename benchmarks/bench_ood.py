@@ -189,6 +189,12 @@ def _parser(prog):
     return parser
 
 
+def _remove_checkpoint(checkpoint):
+    """Delete a run_suite checkpoint and the settings file beside it (``.json``)."""
+    for path in (checkpoint, checkpoint.with_suffix(".json")):
+        path.unlink(missing_ok=True)
+
+
 def _write(results, out, header):
     """runs.csv, summary.md (also printed) and accuracy.png of ``results``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -245,8 +251,7 @@ def main(argv=None, *, prog="python -m benchmarks ood"):
     out = args.out or _common.ROOT / "benchmarks" / "results" / f"ood-{suite}"
     checkpoint = out / PARTIAL
     if not args.resume:
-        for stale in (checkpoint, checkpoint.with_suffix(".json")):
-            stale.unlink(missing_ok=True)
+        _remove_checkpoint(checkpoint)
     resumed = checkpoint.is_file()
     start = time.perf_counter()
     results = run_suite(
@@ -277,8 +282,7 @@ def main(argv=None, *, prog="python -m benchmarks ood"):
         f"{elapsed:.0f} s{read_back}.\n\n"
     )
     _write(results, out, header)
-    for done in (checkpoint, checkpoint.with_suffix(".json")):
-        done.unlink(missing_ok=True)
+    _remove_checkpoint(checkpoint)
     return 0
 
 

@@ -506,23 +506,22 @@ def test_cli_resume_runs_only_what_an_interrupted_command_left(
     argv = ["--datasets", "auto-mpg", "--models", "logreg", "--n-jobs", "1",
             "--data-dir", str(DATA_DIR), "--no-progress",
             "--out", str(tmp_path)]  # fmt: skip
-    run_suite(  # what an interrupted "--seeds 1,2" left: seed 1's row
-        "quick", datasets=["auto-mpg"], models=["logreg"], seeds=[1],
-        data_dir=DATA_DIR, max_train_rows=5000,
-        checkpoint=tmp_path / bench_ood.PARTIAL,
-    )  # fmt: skip
-    counted_runs.clear()
+
+    def interrupted():  # what an interrupted "--seeds 1,2" left: seed 1's row
+        run_suite(
+            "quick", datasets=["auto-mpg"], models=["logreg"], seeds=[1],
+            data_dir=DATA_DIR, max_train_rows=5000,
+            checkpoint=tmp_path / bench_ood.PARTIAL,
+        )  # fmt: skip
+        counted_runs.clear()
+
+    interrupted()
     assert bench_ood.main([*argv, "--seeds", "1,2", "--resume"]) == 0
     assert counted_runs == [("auto-mpg", "logreg", 2)]
     assert sorted(pd.read_csv(tmp_path / "runs.csv")["seed"]) == [1, 2]
     assert "resumed" in (tmp_path / "summary.md").read_text()
     assert not list(tmp_path.glob("runs.partial.*"))  # removed once runs.csv is
-    run_suite(
-        "quick", datasets=["auto-mpg"], models=["logreg"], seeds=[1],
-        data_dir=DATA_DIR, max_train_rows=5000,
-        checkpoint=tmp_path / bench_ood.PARTIAL,
-    )  # fmt: skip
-    counted_runs.clear()
+    interrupted()
     assert bench_ood.main([*argv, "--seeds", "1,2"]) == 0  # no --resume: afresh
     assert counted_runs == [("auto-mpg", "logreg", 1), ("auto-mpg", "logreg", 2)]
     assert "resumed" not in (tmp_path / "summary.md").read_text()

@@ -8,6 +8,7 @@ results: every run is seeded and uses one thread.
 """
 
 import contextlib
+import io
 import json
 import threading
 import time
@@ -433,7 +434,8 @@ def _checkpoint_rows(path, settings):
         path.unlink()
         return {}
     strings = {"split": "str", "params": "str"}
-    runs = pd.read_csv(path, dtype=strings).fillna(dict.fromkeys(strings, ""))
+    runs = pd.read_csv(io.StringIO(text), dtype=strings)
+    runs = runs.fillna(dict.fromkeys(strings, ""))
     return {
         (row["dataset"], row["model"], int(row["seed"])): row
         for row in runs.to_dict("records")
