@@ -4,8 +4,7 @@ from ._estimators import MoECBOWClassifier, MoECBOWRegressor
 from ._imputer import MoECBOWImputer
 from ._plotting import plot_expert_weights
 from ._tokenizer import ColumnTokenizer
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "ColumnTokenizer",
