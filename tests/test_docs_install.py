@@ -1,0 +1,97 @@
+"""docs/install.rst says what pyproject.toml declares: Python, dependencies, extras."""
+
+import re
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest depends on tomli there
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+PAGE = (ROOT / "docs" / "install.rst").read_text()
+
+
+def _section(title):
+    """The text of one section of the page, from its title to the next one."""
+    match = re.search(
+        rf"^{re.escape(title)}\n-+\n(.*?)(?=^\S[^\n]*\n-+\n|\Z)",
+        PAGE,
+        flags=re.M | re.S,
+    )
+    assert match, f"install.rst has no section {title!r}"
+    return match.group(1)
+
+
+def _definitions(text):
+    """``{term: description}`` of a reST definition list whose terms are literals."""
+    items, term = {}, None
+    for line in text.splitlines():
+        if line.startswith("``"):
+            term = line.strip()
+            items[term] = ""
+        elif term and line.startswith("   "):
+            items[term] += " " + line.strip()
+        elif line.strip():
+            term = None
+    return items
+
+
+def _name(requirement):
+    """Distribution name of a requirement string, normalised as PEP 503 does."""
+    name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _mentioned(text):
+    return {
+        re.sub(r"[-_.]+", "-", word).lower()
+        for word in re.findall(r"``([^`]+)``", text)
+    }
+
+
+def test_python_floor_matches():
+    floor = PROJECT["requires-python"].removeprefix(">=")
+    assert f"needs Python {floor} or newer" in PAGE
+
+
+def test_every_dependency_is_listed_with_its_floor():
+    listed = " ".join(_definitions(_section("Dependencies")))
+    for requirement in PROJECT["dependencies"]:
+        assert f"``{requirement}``" in listed, requirement
+
+
+def test_the_page_lists_no_dependency_pyproject_lacks():
+    declared = {_name(r) for r in PROJECT["dependencies"]}
+    for term in _definitions(_section("Dependencies")):
+        for literal in re.findall(r"``([^`]+)``", term):
+            assert _name(literal) in declared, literal
+
+
+def test_every_extra_is_described_with_what_it_adds():
+    extras = PROJECT["optional-dependencies"]
+    described = _definitions(_section("Optional extras"))
+    assert set(described) == {f"``{name}``" for name in extras}
+    for name, requirements in extras.items():
+        text = described[f"``{name}``"]
+        mentioned = _mentioned(text)
+        for requirement in requirements:
+            inner = re.match(r"moe-tabular\[(.*)\]", requirement)
+            if inner:  # an extra made of other extras: the page names them
+                for other in inner.group(1).split(","):
+                    assert f"``{other}``" in text, (name, other)
+            else:
+                base = _name(requirement)
+                assert any(m.startswith(base) for m in mentioned), (name, requirement)
+
+
+def test_install_commands_name_existing_extras():
+    extras = set(PROJECT["optional-dependencies"])
+    for group in re.findall(r'"\.\[([a-z,]+)\]"', PAGE):
+        assert set(group.split(",")) <= extras, group
+
+
+def test_page_has_no_placeholder_address():
+    assert "<repository>" not in PAGE
+    assert "git clone" not in PAGE  # no public address yet: "a source checkout"
