@@ -9,12 +9,20 @@ Besides the usual settings this file generates, before Sphinx reads the sources:
 - ``docs/_autosummary_api.rst``: one autosummary table per public module, built from
   ``__all__``, included by ``api.rst``, so every exported name is documented as
   soon as it is exported;
-- ``docs/_benchmark_results.rst``: the Markdown tables under ``benchmarks/results/``
-  turned into reStructuredText, included by ``benchmarks.rst`` (or a note naming
-  the command that writes them, when there are none yet).
+- ``docs/generated/headline/``: the benchmarks page's headline tables and plots,
+  written by ``sphinxext/benchmark_headline.py`` from the committed files under
+  ``benchmarks/results/`` (``python docs/sphinxext/benchmark_headline.py`` runs
+  it alone);
+- ``docs/_benchmark_results.rst``: every result file under ``benchmarks/results/``
+  (Markdown tables turned into reStructuredText, with the run's plot), included by
+  ``benchmarks_archive.rst``.
 
-Both files, ``generated/``, ``auto_examples/``, ``sg_execution_times.rst`` and
+These files, ``generated/``, ``auto_examples/``, ``sg_execution_times.rst`` and
 ``_build/`` are build outputs (see ``.gitignore``).
+
+Offline: intersphinx reads the inventories committed in ``_intersphinx/`` (see
+``_intersphinx/make_inventories.py``) and never the network; MathJax is copied
+into the built site from the ``django-static-mathjax`` package (``docs`` extra).
 """
 
 import importlib
@@ -22,14 +30,16 @@ import inspect
 import os
 import re
 import shutil
-import subprocess
 import sys
 import warnings
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
-sys.path.insert(0, str(DOCS / "sphinxext"))  # gallery_order
+sys.path.insert(0, str(DOCS / "sphinxext"))  # gallery_order, benchmark_headline
+sys.path.insert(0, str(DOCS / "_intersphinx"))  # make_inventories (base URLs)
+
+import benchmark_headline  # noqa: E402
 
 import moe_tabular  # noqa: E402  (installed: pip install -e ".[docs]")
 
@@ -44,46 +54,47 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.doctest",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
 
+# -- intersphinx: links into Python, NumPy, pandas, scikit-learn, torch, skorch --
+# Each inventory is read from _intersphinx/ only (no URL to fall back on), so the
+# build never touches the network; the links in the pages point at the projects'
+# online documentation.
+from make_inventories import BASE_URLS  # noqa: E402
 
-# Math: rendered to PNG images by LaTeX and dvipng when both are installed, so the
-# formulas show without network access (on Debian: texlive-latex-base, dvipng and,
-# for baseline alignment of inline math, preview-latex-style). Sphinx's LaTeX
-# template loads anyfontsize, which Debian has only in the large
-# texlive-latex-extra; ``_tex/anyfontsize.sty`` stands in for it when it is
-# missing. Without LaTeX: MathJax, which the reader's browser loads from its CDN.
-def _tex_has(name):
-    kpsewhich = shutil.which("kpsewhich")
-    if not kpsewhich:
-        return False
-    found = subprocess.run([kpsewhich, name], capture_output=True, text=True)
-    return bool(found.stdout.strip())
+intersphinx_mapping = {
+    name: (url, str(DOCS / "_intersphinx" / f"{name}.inv"))
+    for name, url in BASE_URLS.items()
+}
 
+# -- Math: MathJax served from this site, so formulas render offline too ---------
+# django-static-mathjax ships MathJax 3 (no Django needed to use its files);
+# copy_mathjax() below copies the CommonHTML build, its fonts and the TeX
+# extensions into _static/mathjax of the built site.
+try:
+    import mathjax as _mathjax_package  # django-static-mathjax
+except ImportError as error:
+    raise ImportError(
+        "The docs serve MathJax from the built site, offline: install the docs "
+        'extra (python -m pip install -e ".[docs]"), which has django-static-mathjax.'
+    ) from error
+MATHJAX_ES5 = Path(_mathjax_package.__file__).parent / "static" / "mathjax" / "es5"
+mathjax_path = "mathjax/tex-chtml.js"  # relative to the built site's _static/
 
-if shutil.which("latex") and shutil.which("dvipng"):
-    extensions.append("sphinx.ext.imgmath")
-    if not _tex_has("anyfontsize.sty"):
-        texinputs = os.environ.get("TEXINPUTS", "")
-        os.environ["TEXINPUTS"] = f"{DOCS / '_tex'}{os.pathsep}{texinputs}"
-    imgmath_image_format = "png"
-    imgmath_font_size = 12
-    imgmath_dvipng_args = ["-gamma", "1.5", "-D", "120", "-bg", "Transparent"]
-    imgmath_use_preview = _tex_has("preview.sty")
-    imgmath_embed = True  # data URIs in the pages: no image files to go stale
-else:
-    extensions.append("sphinx.ext.mathjax")
 
 templates_path = ["_templates"]
 exclude_patterns = [
     "_build",
     "_templates",
-    "_tex",
+    "_intersphinx",
     "_autosummary_api.rst",  # included by api.rst
-    "_benchmark_results.rst",  # included by benchmarks.rst
+    "_benchmark_results.rst",  # included by benchmarks_archive.rst
+    "generated/headline",  # included by benchmarks.rst
     "**.ipynb_checkpoints",
 ]
 root_doc = "index"
@@ -94,7 +105,7 @@ smartquotes = False
 toc_object_entries_show_parents = "hide"  # "predict", not "MoECBOWClassifier.predict"
 
 # -- autodoc, autosummary, numpydoc --------------------------------------------
-autosummary_generate = ["api.rst", "_autosummary_api.rst"]
+autosummary_generate = ["api.rst", "_autosummary_api.rst", "internals.rst"]
 autosummary_imported_members = True
 autodoc_default_options = {"members": True}  # no "inherited-members" key: it would
 # override the :inherited-members: option of the class template
@@ -130,7 +141,11 @@ html_sidebars = {  # no left sidebar on pages without sub-pages
         "theory",
         "ood",
         "api",
+        "internals",
         "benchmarks",
+        "benchmarks_archive",
+        "when_to_use",
+        "lens_comparisons",
     )
 }
 
@@ -291,8 +306,17 @@ def write_benchmark_results():
                 "",
                 f"*From* ``benchmarks/results/{path.relative_to(folder).as_posix()}``.",
                 "",
-                markdown_to_rst(text),
             ]
+            for png in (
+                sorted(path.parent.glob("*.png")) if path.parent != folder else []
+            ):
+                parts += [
+                    f".. image:: /{os.path.relpath(png, DOCS)}",
+                    f"   :alt: {png.name} of {path.parent.name}",
+                    "   :class: archive-plot",
+                    "",
+                ]
+            parts.append(markdown_to_rst(text))
         text = "\n".join(parts)
     else:
         text = (
@@ -309,6 +333,7 @@ def write_benchmark_results():
 
 write_api_tables()
 write_benchmark_results()
+benchmark_headline.write_headline()
 
 
 def skip_scikit_learn_members(app, what, name, obj, skip, options):
@@ -339,11 +364,28 @@ def drop_type_docstrings(app, what, name, obj, options, lines):
         lines.clear()  # numpydoc has run first and added a marker comment
 
 
+def copy_mathjax(app, exception):
+    """Serve MathJax from the built site: its CommonHTML build, fonts, extensions."""
+    if exception is not None or app.builder.format != "html":
+        return
+    target = Path(app.outdir) / "_static" / "mathjax"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(MATHJAX_ES5 / "tex-chtml.js", target / "tex-chtml.js")
+    for part in ("output/chtml/fonts/woff-v2", "input/tex/extensions"):
+        shutil.copytree(MATHJAX_ES5 / part, target / part, dirs_exist_ok=True)
+    shutil.copy2(MATHJAX_ES5.parent / "LICENSE", target / "LICENSE")
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", drop_type_docstrings)
     app.connect("autodoc-skip-member", skip_scikit_learn_members)
-    # Rebuild api and benchmarks when the generated includes change.
+    app.connect("build-finished", copy_mathjax)
+    # Rebuild the pages whose generated includes may have changed.
     app.connect(
         "env-get-outdated",
-        lambda app, env, added, changed, removed: ["api", "benchmarks"],
+        lambda app, env, added, changed, removed: [
+            "api",
+            "benchmarks",
+            "benchmarks_archive",
+        ],
     )
