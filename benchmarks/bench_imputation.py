@@ -36,6 +36,7 @@ Examples:
   OMP_NUM_THREADS=1 python benchmarks/bench_imputation.py --seeds 0,1,2 --threads 1
 """
 
+import shlex
 import sys
 import time
 import warnings
@@ -267,6 +268,12 @@ def _parser(prog):
         default=DEFAULT_DATA_DIR,
         help="folder of the UCI files (default ../shared/datasets)",
     )
+    add(
+        "--methods",
+        default="",
+        help="comma-separated parts of method names to run (default: all), "
+        "e.g. HistGB,MoECBOWImputer",
+    )
     add("--note", default="", help="a sentence for the results header (load, machine)")
     _common.add_run_options(parser, DEFAULT_OUT)
     return parser
@@ -275,12 +282,20 @@ def _parser(prog):
 def main(argv=None, *, prog="python -m benchmarks imputation"):
     """Run the benchmark; ``argv`` defaults to ``sys.argv[1:]``."""
     args = _parser(prog).parse_args(argv)
-    command = _common.begin_run(args, argv, prog)
+    _common.begin_run(args, argv, prog)
+    # shell-quoted, so a --note with spaces can be pasted back
+    command = f"{prog} {shlex.join(sys.argv[1:] if argv is None else argv)}"
     datasets = args.datasets.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
     epochs = args.max_epochs
     if args.quick:
         datasets, seeds, epochs = ["heart-disease"], seeds[:1], epochs or 20
+    wanted = [part for part in args.methods.split(",") if part]
+    methods = {
+        name: impute
+        for name, impute in METHODS.items()
+        if not wanted or any(part in name for part in wanted)
+    }
     rows, columns = [], []
     for dataset in datasets:
         for seed in seeds:
@@ -289,7 +304,7 @@ def main(argv=None, *, prog="python -m benchmarks imputation"):
             )
             holed, hidden = hide_cells(X, categorical, args.fraction, seed)
             n_hidden = sum(len(h) for h in hidden)
-            for method, impute in METHODS.items():
+            for method, impute in methods.items():
                 start = time.perf_counter()
                 imputed = impute(holed, y, categorical, seed, epochs)
                 seconds = time.perf_counter() - start

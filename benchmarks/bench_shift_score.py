@@ -41,6 +41,7 @@ Examples:
   OMP_NUM_THREADS=1 python benchmarks/bench_shift_score.py --seeds 3 --threads 1
 """
 
+import shlex
 import sys
 import time
 import warnings
@@ -287,7 +288,9 @@ def _fits(args, settings, n_seeds, n_train, n_test):
 def main(argv=None, *, prog="python -m benchmarks shift"):
     """Run the benchmark; ``argv`` defaults to ``sys.argv[1:]``."""
     args = _parser(prog).parse_args(argv)
-    command = _common.begin_run(args, argv, prog)
+    _common.begin_run(args, argv, prog)
+    # shell-quoted, so a --note with spaces can be pasted back
+    command = f"{prog} {shlex.join(sys.argv[1:] if argv is None else argv)}"
     settings, n_seeds, epochs = SETTINGS, args.seeds, args.max_epochs
     n_train, n_test = args.n_train, args.n_test
     if args.quick:
