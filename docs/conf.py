@@ -127,7 +127,12 @@ html_theme_options = {
     "show_toc_level": 2,
     "navigation_with_keys": False,
     "header_links_before_dropdown": 8,
-    "secondary_sidebar_items": ["page-toc", "sourcelink"],
+    # the benchmarks page uses the whole width for its tables with plots beside
+    "secondary_sidebar_items": {
+        "**": ["page-toc", "sourcelink"],
+        "benchmarks": [],
+        "benchmarks_archive": [],
+    },
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
 }

@@ -55,7 +55,14 @@ MODEL_NAMES = {
     "histgb": "HistGradientBoosting",
 }
 TREES = ("hgb", "catboost", "lightgbm", "rf", "gb")
-COLORS = {"ours": "C0", "paper": "C3", "hgb": "C2", "logreg": "C7", "other": "C1"}
+COLORS = {
+    "ours": "C0",
+    "paper": "C3",
+    "hgb": "C2",
+    "logreg": "C7",
+    "majority": "#d9d9d9",
+    "other": "C1",
+}
 
 
 def _name(model):
@@ -377,7 +384,7 @@ def real_suite(plt):
             "",
         ]
         fig, ax = plt.subplots(figsize=(6.4, 3.0))
-        e_title = f"Real tables, earlier run ({len(e_acc)} tables{rows_note})"
+        e_title = f"Real tables, earlier run ({len(e_acc)} tables)"
         _plot_real(ax, e_acc, e_models, e_title)
         fig.tight_layout()
         fig.savefig(OUT / "real_early.png", dpi=110)
@@ -418,6 +425,12 @@ def _plot_real(ax, acc, models, title):
 # -- fit time over rows -----------------------------------------------------------
 
 
+def _seconds(value):
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
 def fit_time(plt):
     path = RESULTS / SOURCES["fit_time"] / "perf.json"
     if not path.exists():
@@ -436,10 +449,13 @@ def fit_time(plt):
         for m in models:
             r = p[m]
             mark = "~" if r.get("extrapolated") else ""
-            cells.append(f"{mark}{r['fit_est_s']:,.3g}")
+            cells.append(f"{mark}{_seconds(r['fit_est_s'])}")
         if "ours" in p and "histgb" in p:
             ratio = p["ours"]["fit_est_s"] / p["histgb"]["fit_est_s"]
-            cells.append(f"{ratio:,.0f}x")
+            extrapolated = p["ours"].get("extrapolated") or p["histgb"].get(
+                "extrapolated"
+            )
+            cells.append(f"{'~' if extrapolated else ''}{ratio:,.0f}x")
         rows.append(cells)
     header = ["rows (D=20)", *(f"{_name(m)} (s)" for m in models)]
     if "histgb" in models:
@@ -629,7 +645,7 @@ def write_prose_numbers():
 
 def _overview(plt, sim, mpg, real, fit):
     """One figure with the four headline plots, for the top of the page."""
-    fig, axes = plt.subplots(2, 2, figsize=(11, 6.6))
+    fig, axes = plt.subplots(2, 2, figsize=(9, 6.2))
     if sim:
         _plot_simulation(axes[0, 0], *sim, small=True)
     if mpg is not None:
@@ -645,7 +661,7 @@ def _overview(plt, sim, mpg, real, fit):
             ax.text(0.5, 0.5, "not yet run", ha="center", va="center")
             ax.set_axis_off()
     fig.tight_layout()
-    fig.savefig(OUT / "overview.png", dpi=100)
+    fig.savefig(OUT / "overview.png", dpi=120)
     plt.close(fig)
 
 
