@@ -6,11 +6,16 @@ seeds beside the paper's published numbers; also printed) and accuracy.png.
 
 Suites: quick (Auto MPG and two simulation settings, one seed, fast models:
 about a minute on 2 cores), paper-simulation (12 settings x 20 seeds),
-auto-mpg (20 seeds), paper (both), real (UCI tables by natural domain,
-5 seeds, needs --data-dir), all. Models: moe:<config> (configs: default,
-paper, and any --config), logreg, rf, gb, mlp (the paper's grids), hgb,
-majority (the most frequent class),
-ft-transformer and tab-transformer (with pytorch_tabular).
+auto-mpg (20 seeds), paper (both), real (every real table of the registry by
+its natural domain, 5 seeds; the UCI files come from --data-dir), all.
+Models: moe:<config> (configs: default, paper, and any --config), logreg, rf,
+gb, mlp (the paper's grids), hgb, majority (the most frequent class), and,
+when their package is installed, catboost, lightgbm, realmlp and tabm
+(pytabkit), ft-transformer and tab-transformer (pytorch_tabular).
+
+--protocol transductive fits the MoE models on the training rows plus the OOD
+rows' features, unlabeled (never their labels); their rows are labelled
+moe:...@transductive and reported apart. The baselines run as usual.
 
 Examples:
   python -m benchmarks ood --quick
@@ -18,6 +23,7 @@ Examples:
   python -m benchmarks ood --suite auto-mpg --config shared=default,\\
       shared_vocabulary=True --models moe:default,moe:shared,moe:paper,logreg
   python -m benchmarks ood --suite real --param shared_vocabulary=False
+  python -m benchmarks ood --suite real --protocol transductive
   python -m benchmarks ood --suite auto-mpg --models rf,rf@oracle,gb,gb@oracle
   python -m benchmarks ood --merge a/runs.csv --merge b/runs.csv --out merged
 
@@ -38,6 +44,8 @@ from pathlib import Path
 from moe_tabular.ood import (
     MOE_CONFIGS,
     SUITES,
+    Checkpoint,
+    TaskOptions,
     parse_params,
     plot_results,
     results_to_markdown,
@@ -165,6 +173,13 @@ def _parser(prog):
         help="keep the domain column among the features",
     )
     add(
+        "--protocol",
+        choices=("standard", "transductive"),
+        default="standard",
+        help="transductive: MoE models also train on the OOD rows' features, "
+        "unlabeled (default standard)",
+    )
+    add(
         "--out",
         type=Path,
         default=None,
@@ -187,12 +202,6 @@ def _parser(prog):
         "running anything (repeatable; needs --out)",
     )
     return parser
-
-
-def _remove_checkpoint(checkpoint):
-    """Delete a run_suite checkpoint and the settings file beside it (``.json``)."""
-    for path in (checkpoint, checkpoint.with_suffix(".json")):
-        path.unlink(missing_ok=True)
 
 
 def _write(results, out, header):
@@ -249,10 +258,10 @@ def main(argv=None, *, prog="python -m benchmarks ood"):
         seeds = seeds or list(SUITES[suite].seeds[:1])
         models = models or list(QUICK_MODELS)
     out = args.out or _common.ROOT / "benchmarks" / "results" / f"ood-{suite}"
-    checkpoint = out / PARTIAL
+    checkpoint = Checkpoint(out / PARTIAL)
     if not args.resume:
-        _remove_checkpoint(checkpoint)
-    resumed = checkpoint.is_file()
+        checkpoint.remove()
+    resumed = checkpoint.exists()
     start = time.perf_counter()
     results = run_suite(
         suite,
@@ -261,10 +270,13 @@ def main(argv=None, *, prog="python -m benchmarks ood"):
         seeds=seeds,
         params=parse_params(args.param) or None,
         moe_configs=dict(args.config) or None,
-        data_dir=args.data_dir,
-        id_test_size=args.id_test_size,
-        max_train_rows=args.max_train_rows or None,
-        keep_domain=args.keep_domain,
+        options=TaskOptions(
+            data_dir=args.data_dir,
+            id_test_size=args.id_test_size,
+            max_train_rows=args.max_train_rows or None,
+            keep_domain=args.keep_domain,
+            protocol=args.protocol,
+        ),
         n_jobs=args.n_jobs,
         scheduler=args.scheduler,
         progress=not args.no_progress,
@@ -282,7 +294,7 @@ def main(argv=None, *, prog="python -m benchmarks ood"):
         f"{elapsed:.0f} s{read_back}.\n\n"
     )
     _write(results, out, header)
-    _remove_checkpoint(checkpoint)
+    checkpoint.remove()
     return 0
 
 

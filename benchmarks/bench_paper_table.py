@@ -24,6 +24,7 @@ import pandas as pd
 from moe_tabular.ood import (
     PAPER_SETTINGS,
     PUBLISHED,
+    ModelSpec,
     SimulationSetting,
     simulation_name,
 )
@@ -52,7 +53,7 @@ def load_published_per_seed(path=PER_SEED):
 def paired_rows(runs, per_seed):
     """One row per (dataset, MoE model): ours vs published on the same seeds."""
     rows = []
-    moe = runs[runs["model"].str.startswith("moe")]
+    moe = runs[[ModelSpec.from_label(model).is_moe for model in runs["model"]]]
     for (dataset, model), part in moe.groupby(["dataset", "model"], sort=False):
         ours = part.set_index("seed")["ood_accuracy"]
         published = PUBLISHED.get(dataset, {})

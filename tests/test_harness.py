@@ -5,6 +5,7 @@ Fits are tiny (a few epochs on Auto MPG); the paper suites themselves run in
 """
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +18,16 @@ from threadpoolctl import threadpool_limits
 
 from moe_tabular.ood import (
     MOE_CONFIGS,
+    OPTIONAL_BASELINES,
     PAPER_GRIDS,
     PAPER_SEEDS,
     PAPER_SETTINGS,
     PUBLISHED,
+    REAL_DATASETS,
     SUITES,
+    Checkpoint,
+    ModelSpec,
+    TaskOptions,
     make_correlation_shift,
     make_model,
     make_task,
@@ -72,21 +78,55 @@ def test_suites_list_their_runs():
         f"sim-{c}-{r:g}-{n:g}" for c, r, n in PAPER_SETTINGS
     }
     assert sorted({s for _, _, s in simulation}) == sorted(PAPER_SEEDS)
-    models = {m for _, m, _ in plan_runs("paper")}
+    with warnings.catch_warnings():  # the suite's optional models may be absent
+        warnings.filterwarnings("ignore", "Suite 'paper': skipping", UserWarning)
+        models = {m for _, m, _ in plan_runs("paper")}
     assert {"moe:paper", "moe:default", "logreg", "rf", "gb", "mlp", "hgb"} <= models
-    assert {d for d, _, _ in plan_runs("real")} == {
-        "heart-disease", "adult", "bank-marketing", "diabetes-130",
+    real = plan_runs("real", models=["moe:default", "hgb"])
+    assert {d for d, _, _ in real} == set(REAL_DATASETS)  # every registered table
+    assert set(REAL_DATASETS) >= {
+        "auto-mpg", "heart-disease", "adult", "bank-marketing", "diabetes-130",
     }  # fmt: skip
+    assert {"moe:default", "hgb", "logreg", "catboost", "lightgbm"} <= set(
+        SUITES["real"].models
+    )
+    assert len(set(SUITES["all"].datasets)) == len(SUITES["all"].datasets)
     quick = plan_runs("quick")
     assert {d for d, _, _ in quick} >= {"auto-mpg"} and len(quick) <= 12
 
 
 def test_optional_models_follow_pytorch_tabular():
-    models = {m for _, m, _ in plan_runs("auto-mpg")}
-    assert ("ft-transformer" in models) == pytorch_tabular_available()
-    if not pytorch_tabular_available():
+    if pytorch_tabular_available():
+        models = {m for _, m, _ in plan_runs("auto-mpg")}
+        assert "ft-transformer" in models
+    else:
+        with pytest.warns(UserWarning, match=r"ft-transformer \(pip install pytorch_"):
+            models = {m for _, m, _ in plan_runs("auto-mpg")}
+        assert "ft-transformer" not in models
         with pytest.raises(ValueError, match="pytorch_tabular"):
             plan_runs("auto-mpg", models=["ft-transformer"])
+
+
+@pytest.mark.parametrize("model", sorted(OPTIONAL_BASELINES))
+def test_an_absent_optional_package_is_named(model, monkeypatch):
+    from moe_tabular.ood import _models
+
+    module, package = OPTIONAL_BASELINES[model]
+    real_find_spec = _models.importlib.util.find_spec
+    monkeypatch.setattr(
+        _models.importlib.util,
+        "find_spec",
+        lambda name: None if name == module else real_find_spec(name),
+    )
+    with pytest.raises(ValueError, match=f"needs {package}, not installed"):
+        plan_runs("quick", models=[model])
+    with pytest.raises(ImportError, match=f"pip install {package}"):
+        make_model(model, make_task("auto-mpg", seed=0), seed=0)
+    # a suite that lists it runs without it, and says so
+    for suite in [name for name, s in SUITES.items() if model in s.models]:
+        with pytest.warns(UserWarning, match=f"{model} \\(pip install {package}\\)"):
+            planned = plan_runs(suite, datasets=["auto-mpg"], seeds=[1])
+        assert model not in {m for _, m, _ in planned}
 
 
 @pytest.mark.parametrize(
@@ -250,6 +290,93 @@ def test_parse_params():
         parse_params(["oops"])
 
 
+def test_model_spec_parses_and_labels_in_one_place():
+    spec = ModelSpec.parse("moe", params={"max_epochs": 2, "d_ffn": (4,)})
+    assert (spec.family, spec.config, spec.name) == ("moe", "default", "moe:default")
+    assert spec.label == "moe:default[max_epochs=2,d_ffn=(4,)]"
+    assert ModelSpec.from_label(spec.label) == spec  # runs.csv labels read back
+    oracle = ModelSpec.parse("rf@oracle", params={"max_epochs": 2})
+    assert (oracle.name, oracle.oracle, oracle.params) == ("rf", True, {})
+    assert oracle.label == "rf@oracle" and not oracle.is_moe
+    transductive = ModelSpec.parse("moe:paper", protocol="transductive")
+    assert transductive.label == "moe:paper@transductive"
+    assert ModelSpec.from_label(transductive.label) == transductive
+    # baselines always run the standard protocol; their label never changes
+    assert ModelSpec.parse("hgb", protocol="transductive").label == "hgb"
+    assert ModelSpec.from_label("rf:odd").name == "rf:odd"  # unknown names kept
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        ModelSpec.parse("moe", protocol="semi")
+
+
+def test_task_options_build_the_task_and_record_their_settings(data_dir):
+    options = TaskOptions(data_dir=data_dir, max_train_rows=200)
+    task = options.make_task("heart-disease", seed=3)
+    direct = make_task("heart-disease", seed=3, data_dir=data_dir, max_train_rows=200)
+    pd.testing.assert_frame_equal(task.X_train, direct.X_train)
+    assert options.settings() == {
+        "data_dir": str(data_dir), "id_test_size": 0.2, "max_train_rows": 200,
+        "keep_domain": False, "protocol": "standard",
+    }  # fmt: skip
+    json.dumps(options.settings())  # what a checkpoint's settings file holds
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        TaskOptions(protocol="semi")
+
+
+def test_the_simulation_is_drawn_once_per_setting_and_seed(monkeypatch):
+    from moe_tabular.ood import _tasks
+
+    draws = []
+
+    def counting(**kwargs):
+        draws.append(kwargs["random_state"])
+        return make_correlation_shift(**kwargs)
+
+    _tasks._drawn_simulation_task.cache_clear()
+    monkeypatch.setattr(_tasks, "make_correlation_shift", counting)
+    runs = run_suite(
+        "quick", datasets=["sim-1-0.1-0"], models=["logreg", "majority"],
+        seeds=[11, 12],
+    )  # fmt: skip
+    assert len(runs) == 4
+    assert sorted(draws) == [11] * 3 + [12] * 3  # 3 generator calls per draw
+    # every caller gets its own frames: changing one task leaves the next alone
+    task = make_task("sim-1-0.1-0", seed=11)
+    task.X_train.iloc[0, 0] = 99
+    assert make_task("sim-1-0.1-0", seed=11).X_train.iloc[0, 0] != 99
+    assert sorted(draws) == [11] * 3 + [12] * 3
+
+
+@pytest.mark.parametrize(
+    "model, package",
+    [("catboost", "catboost"), ("lightgbm", "lightgbm"), ("realmlp", "pytabkit"),
+     ("tabm", "pytabkit")],
+)  # fmt: skip
+def test_optional_baselines_fit_categorical_tables(model, package, data_dir):
+    pytest.importorskip(package)  # optional extras: CI does not install them
+    task = make_task("heart-disease", seed=0, data_dir=data_dir, max_train_rows=150)
+    assert task.X_train[list(task.categorical)].isna().any().any()  # NaN categories
+    estimator = make_model(model, task, seed=0)
+    if package == "pytabkit":
+        estimator[-1].set_params(n_epochs=2)  # its defaults train for minutes
+    with threadpool_limits(1), warnings.catch_warnings():
+        # pytorch-lightning (through pytabkit) warns about its own torch calls
+        warnings.filterwarnings("ignore", "`isinstance.treespec, Leaf", FutureWarning)
+        estimator.fit(task.X_train, task.y_train)
+        proba = estimator.predict_proba(task.X_ood)
+        y_pred = estimator.predict(task.X_ood)
+    assert proba.shape == (len(task.y_ood), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    row = score_predictions(task.y_ood, y_pred, proba=proba, classes=estimator.classes_)
+    assert set(y_pred) <= set(estimator.classes_) == set(task.y_train)
+    assert 0 <= row["balanced_accuracy"] <= 1 and row["log_loss"] > 0
+    if package != "pytabkit":  # full default fits (pytabkit's ran 2 epochs)
+        assert row["accuracy"] > 0.6  # ours: 0.615, HistGB 0.640 (issue 16)
+    if model == "catboost":
+        booster = estimator[-1]
+        names = [booster.feature_names_[i] for i in booster.get_cat_feature_indices()]
+        assert names == list(task.categorical)  # native cat_features, not one-hot
+
+
 # -- metrics ---------------------------------------------------------------------
 def test_scores_of_hand_made_predictions():
     scores = score_predictions([0, 1, 2, 3], [0, 1, 3, 1], proba=None, bin_target=True)
@@ -267,6 +394,17 @@ def test_scores_of_hand_made_predictions():
     assert all(np.isnan(v) for v in empty.values())
 
 
+def test_balanced_accuracy_weighs_every_true_class_alike():
+    scores = score_predictions([0, 0, 0, 1], [0, 0, 0, 0])
+    assert scores["accuracy"] == 0.75 and scores["balanced_accuracy"] == 0.5
+    scores = score_predictions(["a", "b", "b", "c"], ["a", "b", "a", "x"])
+    assert scores["balanced_accuracy"] == pytest.approx((1 + 0.5 + 0) / 3)
+    column = score_predictions([0, 1, 1], np.array([[0], [1], [0]]))  # CatBoost's
+    assert column["accuracy"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="y_pred has shape"):
+        score_predictions([0, 1], [0, 1, 1])
+
+
 def test_run_one_row(auto_mpg):
     row = run_one(dataset="auto-mpg", model="moe", seed=1, params=TINY)
     assert row["model"] == "moe:default[max_epochs=2]"
@@ -275,6 +413,7 @@ def test_run_one_row(auto_mpg):
     assert 0 <= row["ood_mse"] <= 4 and row["ood_log_loss"] > 0
     assert json.loads(row["params"])["max_epochs"] == 2
     assert row["n_iter"] == 2  # the epochs run
+    assert 0 < row["ood_balanced_accuracy"] <= 1
     grid = run_one(dataset="auto-mpg", model="logreg", seed=1)
     assert grid["ood_accuracy"] == pytest.approx(0.657, abs=0.06)  # paper: .657
     assert grid["n_iter"] >= 1  # the solver's iterations, through the pipeline
@@ -302,6 +441,71 @@ def test_oracle_selects_on_half_the_ood_rows_and_scores_the_other(auto_mpg):
     )
     markdown = results_to_markdown(pd.DataFrame([honest, row]))
     assert "@oracle: NOT a deployable protocol" in markdown
+
+
+def test_transductive_protocol_adds_the_ood_features_unlabeled(
+    monkeypatch, auto_mpg, tmp_path
+):
+    from moe_tabular.ood import _harness
+
+    seen = {}
+    make = _harness.make_model
+
+    def recording(spec, task, **kwargs):
+        estimator = make(spec, task, **kwargs)
+        fit = estimator.fit
+
+        def fit_labelled(X, y):  # record, then fit on the labelled rows only:
+            seen[spec.label] = (X, y)  # this test is about the harness alone
+            return fit(X[y.to_numpy() != -1], y[y.to_numpy() != -1])
+
+        estimator.fit = fit_labelled
+        return estimator
+
+    monkeypatch.setattr(_harness, "make_model", recording)
+    options = TaskOptions(protocol="transductive")
+    checkpoint = Checkpoint(tmp_path / "runs.csv")
+    runs = run_suite(
+        "quick", datasets=["auto-mpg"], models=["moe", "logreg"], seeds=[1],
+        params=TINY, options=options, checkpoint=checkpoint,
+    )  # fmt: skip
+    moe = "moe:default[max_epochs=2]@transductive"
+    assert list(runs["model"]) == [moe, "logreg"]  # baselines: standard protocol
+    X, y = seen[moe]
+    n_train, n_ood = len(auto_mpg.y_train), len(auto_mpg.y_ood)
+    assert len(X) == len(y) == n_train + n_ood
+    assert runs["n_train"].tolist() == [n_train] * 2  # labelled rows
+    pd.testing.assert_frame_equal(
+        X.iloc[n_train:].reset_index(drop=True), auto_mpg.X_ood
+    )
+    assert (y.iloc[n_train:] == -1).all()  # the OOD labels never join
+    pd.testing.assert_series_equal(y.iloc[:n_train], auto_mpg.y_train)
+    pd.testing.assert_frame_equal(seen["logreg"][0], auto_mpg.X_train)
+    assert (
+        json.loads(checkpoint.settings_path.read_text())["protocol"] == "transductive"
+    )
+    assert "@transductive: the transductive protocol" in results_to_markdown(runs)
+    # string labels are marked None (scikit-learn's convention for strings)
+    strings = auto_mpg._replace(y_train=auto_mpg.y_train.astype(str))
+    _, y = _harness._unlabeled_rows(strings)
+    assert y.iloc[n_train:].isna().all() and y.iloc[0] == str(auto_mpg.y_train[0])
+
+
+def test_transductive_moe_learns_from_unlabeled_rows_without_a_minus_one_class(
+    auto_mpg,
+):
+    from moe_tabular.ood._harness import _unlabeled_rows
+
+    # the estimator reads y=-1 as an unlabeled row (issue 16, item 4)
+    X, y = _unlabeled_rows(auto_mpg)
+    model = make_model("moe", auto_mpg, seed=1, params=TINY).fit(X, y)
+    assert -1 not in model.classes_
+    assert set(model.predict(auto_mpg.X_ood)) <= set(auto_mpg.y_train)
+    row = run_one(
+        dataset="auto-mpg", model="moe", seed=1, params=TINY,
+        options=TaskOptions(protocol="transductive"),
+    )  # fmt: skip
+    assert row["model"].endswith("@transductive") and row["ood_accuracy"] > 0.5
 
 
 # -- determinism and backends ----------------------------------------------------
@@ -449,6 +653,7 @@ def test_cli_help(capsys):
     for option in ("--suite", "--models", "--seeds", "--n-jobs", "--scheduler",
                    "--data-dir", "--quick", "--out", "--param"):  # fmt: skip
         assert option in out
+    assert "--protocol" in out
     assert dispatcher.main([]) == 0 and "ood" in capsys.readouterr().out
     assert dispatcher.main(["nope"]) == 2
 
@@ -456,10 +661,11 @@ def test_cli_help(capsys):
 def test_cli_profile_times_steps_and_lists_ops(capsys):
     from benchmarks import __main__ as dispatcher
 
-    assert dispatcher.main(["profile", "--steps", "2", "--rounds", "2"]) == 0
+    assert dispatcher.main(["profile", "--epochs", "1", "--rounds", "2"]) == 0
     out = capsys.readouterr().out
     assert "batch 500 rows x 6 columns" in out  # the default batch on 2,000 rows
-    assert "over 2 rounds of 2" in out and "aten::mm" in out
+    assert "over 2 rounds of 1 epoch(s), 4 steps each" in out  # 2,000 / 500
+    assert "aten::mm" in out
 
 
 def test_paper_table_reads_runs_outside_the_repository(tmp_path):
@@ -510,7 +716,7 @@ def test_cli_resume_runs_only_what_an_interrupted_command_left(
     def interrupted():  # what an interrupted "--seeds 1,2" left: seed 1's row
         run_suite(
             "quick", datasets=["auto-mpg"], models=["logreg"], seeds=[1],
-            data_dir=DATA_DIR, max_train_rows=5000,
+            options=TaskOptions(data_dir=DATA_DIR, max_train_rows=5000),
             checkpoint=tmp_path / bench_ood.PARTIAL,
         )  # fmt: skip
         counted_runs.clear()

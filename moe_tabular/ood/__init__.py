@@ -2,15 +2,18 @@
 
 The splits and the simulation use only numpy, pandas and scikit-learn. The
 benchmark harness (:func:`run_suite`, :func:`run_one`, :func:`make_task`,
-:func:`make_model` and the reports) fits :class:`~moe_tabular.MoECBOWClassifier`
+:func:`make_model`, the records :class:`ModelSpec`, :class:`TaskOptions` and
+:class:`Checkpoint`, and the reports) fits :class:`~moe_tabular.MoECBOWClassifier`
 and the baselines; ``benchmarks/bench_ood.py`` is its command line.
 """
 
-from ._harness import SUITES, Suite, plan_runs, run_one, run_suite
+from ._harness import SUITES, Checkpoint, Suite, plan_runs, run_one, run_suite
 from ._models import (
     BASELINES,
     MOE_CONFIGS,
+    OPTIONAL_BASELINES,
     PAPER_GRIDS,
+    ModelSpec,
     available_models,
     make_model,
     paper_batch_size,
@@ -42,27 +45,39 @@ from ._tabular_transformers import (
     TabularTransformerClassifier,
     pytorch_tabular_available,
 )
-from ._tasks import DATASETS, Task, make_task, simulation_name
+from ._tasks import (
+    DATASETS,
+    REAL_DATASETS,
+    Task,
+    TaskOptions,
+    make_task,
+    simulation_name,
+)
 
 __all__ = [
     "BASELINES",
     "DATASETS",
     "MOE_CONFIGS",
+    "OPTIONAL_BASELINES",
     "PAPER_GRIDS",
     "PAPER_SEEDS",
     "PAPER_SETTINGS",
     "PUBLISHED",
+    "REAL_DATASETS",
     "SUITES",
+    "Checkpoint",
     "CorrelationShiftData",
     "DomainKFold",
     "DomainSplit",
     "ExtrapolationSplit",
     "IIDSplit",
     "LeaveOneDomainOut",
+    "ModelSpec",
     "SimulationSetting",
     "Suite",
     "TabularTransformerClassifier",
     "Task",
+    "TaskOptions",
     "available_models",
     "drop_domain",
     "make_correlation_shift",

@@ -23,13 +23,20 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, PredefinedSplit, train_test_split
 from sklearn.pipeline import Pipeline
 
-from ._models import BASELINES, _split_name, available_models, make_model
+from ._models import ModelSpec, make_model, missing_package
 from ._report import score_predictions
 from ._simulation import PAPER_SEEDS, PAPER_SETTINGS
-from ._tasks import _check_dataset, make_task, simulation_name
+from ._tasks import (
+    REAL_DATASETS,
+    TaskOptions,
+    _check_dataset,
+    needs_files,
+    simulation_name,
+)
 
 __all__ = [
     "SUITES",
+    "Checkpoint",
     "Suite",
     "plan_runs",
     "run_one",
@@ -42,8 +49,8 @@ __all__ = [
 _PROCESS_LOCK = threading.Lock()
 # sklearn's notes on tiny classes in 5-fold CV and on test-only categories
 _IGNORED_WARNINGS = ("The least populated class", "Found unknown categories")
-# "<model>@oracle": hyperparameters chosen on OOD rows (reported apart, never default)
-ORACLE = "@oracle"
+# pytorch-lightning 2.6 (under pytabkit) on its own use of torch's pytree, every fit
+_IGNORED_FUTURE_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",)
 
 
 class Suite(NamedTuple):
@@ -64,10 +71,10 @@ class Suite(NamedTuple):
 
 
 _SIMULATION = tuple(simulation_name(s) for s in PAPER_SETTINGS)
-_REAL = ("heart-disease", "adult", "bank-marketing", "diabetes-130")
 _PAPER_MODELS = ("moe:paper", "moe:default", "logreg", "rf", "gb", "mlp", "hgb")
 _FAST_MODELS = ("moe:default", "logreg", "hgb")
-_GRIDDED = ("rf", "gb", "mlp")
+# the real suite: the trees users would pick instead (CatBoost, LightGBM: optional)
+_REAL_MODELS = ("moe:default", "hgb", "logreg", "catboost", "lightgbm", "majority")
 
 SUITES = {
     "quick": Suite(
@@ -89,10 +96,11 @@ SUITES = {
         "Auto MPG, train USA, test Europe and Japan (Table 5).",
     ),
     "real": Suite(
-        _REAL,
+        REAL_DATASETS,
         PAPER_SEEDS[:5],
-        (*_PAPER_MODELS, "majority"),
-        "UCI tables split by their natural domain (needs data_dir).",
+        _REAL_MODELS,
+        "Every real table of the registry, split by its natural domain, five "
+        "seeds, our default beside the trees (the UCI files need data_dir).",
     ),
 }
 SUITES["paper"] = Suite(
@@ -102,7 +110,7 @@ SUITES["paper"] = Suite(
     "paper-simulation and auto-mpg.",
 )
 SUITES["all"] = Suite(
-    SUITES["paper"].datasets + _REAL,
+    tuple(dict.fromkeys(SUITES["paper"].datasets + REAL_DATASETS)),
     PAPER_SEEDS[:5],
     SUITES["auto-mpg"].models,
     "Every dataset, five seeds.",
@@ -146,23 +154,8 @@ def _score(model, X, y, bin_target):
     )
 
 
-def _label(model, params):
-    """Model name with its overrides: ``moe:default[shared_vocabulary=True]``."""
-    family, config = _split_name(model)
-    name = f"{family}:{config}" if family == "moe" else model
-    if params and family == "moe":
-        name += "[" + ",".join(f"{k}={v!r}" for k, v in params.items()) + "]"
-    return name
-
-
-def _run_label(model, params):
-    """The ``model`` column of a run's row: its label, oracle suffix kept."""
-    name, oracle = _oracle_name(model)
-    return _label(name, params) + (ORACLE if oracle else "")
-
-
-def _described_params(model, fitted):
-    if _split_name(model)[0] == "moe":
+def _described_params(spec, fitted):
+    if spec.is_moe:
         members = getattr(fitted, "estimators_", [fitted])  # a seed ensemble's
         described = members[0].get_params()
         del described["random_state"]  # the seed column
@@ -175,6 +168,19 @@ def _described_params(model, fitted):
     return json.dumps(described, sort_keys=True, default=str)
 
 
+def _unlabeled_rows(task):
+    """Training rows plus the OOD rows' features, their target unknown.
+
+    scikit-learn's semi-supervised convention marks an unlabeled row ``-1``
+    (None where the labels are strings); the OOD labels never join.
+    """
+    unknown = -1 if pd.api.types.is_numeric_dtype(task.y_train) else None
+    X = pd.concat([task.X_train, task.X_ood], ignore_index=True)
+    y_ood = pd.Series([unknown] * len(task.y_ood), name=task.y_train.name)
+    y = pd.concat([task.y_train, y_ood], ignore_index=True)
+    return X, y
+
+
 def run_one(
     *,
     dataset,
@@ -182,10 +188,7 @@ def run_one(
     seed,
     params=None,
     moe_configs=None,
-    data_dir=None,
-    id_test_size=0.2,
-    max_train_rows=None,
-    keep_domain=False,
+    options=None,
     n_threads=1,
 ):
     """Fit one model on one task and score it in and out of distribution.
@@ -196,12 +199,13 @@ def run_one(
         Dataset name (see :func:`make_task`).
 
     model : str
-        Model name (see :func:`make_model`). A grid-searched baseline with the
-        suffix ``"@oracle"`` (``"rf@oracle"``) is the OOD oracle: its grid point
-        is chosen by accuracy on a random half of the OOD rows (fitting on the
-        training rows), and it is then scored on the other half. Without the
-        suffix, grids are searched by cross-validation on the training rows
-        (in-distribution selection, the honest protocol).
+        Model name (see :func:`make_model` and :class:`ModelSpec`). A
+        grid-searched baseline with the suffix ``"@oracle"`` (``"rf@oracle"``)
+        is the OOD oracle: its grid point is chosen by accuracy on a random
+        half of the OOD rows (fitting on the training rows), and it is then
+        scored on the other half. Without the suffix, grids are searched by
+        cross-validation on the training rows (in-distribution selection, the
+        honest protocol).
 
     seed : int
         Seed of the task, of the model and of the oracle's OOD halves.
@@ -212,8 +216,10 @@ def run_one(
     moe_configs : dict or None, default=None
         Configs added to :data:`MOE_CONFIGS`.
 
-    data_dir, id_test_size, max_train_rows, keep_domain
-        As in :func:`make_task`.
+    options : TaskOptions or None, default=None
+        How the task is built (``data_dir``, ``id_test_size``,
+        ``max_train_rows``, ``keep_domain``) and trained on (``protocol``);
+        None: ``TaskOptions()``.
 
     n_threads : int or None, default=1
         Threads of torch and of the BLAS libraries during the run (restored
@@ -223,13 +229,15 @@ def run_one(
     Returns
     -------
     row : dict
-        ``dataset``, ``split``, ``model``, ``seed``, the sizes ``n_train``,
-        ``n_id``, ``n_ood``, ``id_accuracy``, ``ood_accuracy``, ``gap``
-        (ID minus OOD accuracy), ``id_mse``, ``ood_mse``, ``id_log_loss``,
-        ``ood_log_loss``, ``fit_time`` (seconds), ``n_iter`` (epochs of a MoE
-        model, iterations of a model with ``n_iter_``, else NaN: shows where
-        early stopping ended a fit) and ``params`` (JSON: the MoE parameters,
-        or the grid search's best parameters).
+        ``dataset``, ``split``, ``model`` (the :attr:`ModelSpec.label`),
+        ``seed``, the sizes ``n_train`` (labelled training rows), ``n_id``,
+        ``n_ood``, ``id_accuracy``, ``ood_accuracy``, ``gap`` (ID minus OOD
+        accuracy), ``id_mse``, ``ood_mse``, ``id_log_loss``, ``ood_log_loss``,
+        ``id_balanced_accuracy``, ``ood_balanced_accuracy``, ``fit_time``
+        (seconds), ``n_iter`` (epochs of a MoE model, iterations of a model
+        with ``n_iter_``, else NaN: shows where early stopping ended a fit) and
+        ``params`` (JSON: the MoE parameters, or the grid search's best
+        parameters).
 
     Examples
     --------
@@ -238,41 +246,37 @@ def run_one(
     >>> row["n_train"], row["n_id"], row["n_ood"], round(row["ood_accuracy"], 3)
     (196, 49, 140, 0.657)
     """
-    label = _run_label(model, params)
-    model, oracle = _oracle_name(model)
-    task = make_task(
-        dataset,
-        seed=seed,
-        data_dir=data_dir,
-        id_test_size=id_test_size,
-        max_train_rows=max_train_rows,
-        keep_domain=keep_domain,
-    )
-    estimator = make_model(
-        model, task, seed=seed, params=params, moe_configs=moe_configs
-    )
-    if oracle:
+    options = TaskOptions() if options is None else options
+    spec = ModelSpec.parse(model, params, protocol=options.protocol)
+    task = options.make_task(dataset, seed=seed)
+    estimator = make_model(spec, task, seed=seed, moe_configs=moe_configs)
+    if spec.oracle:
         if not isinstance(estimator, GridSearchCV):
             raise ValueError(
-                f"Model {model + ORACLE!r}: only grid-searched models "
+                f"Model {spec.label!r}: only grid-searched models "
                 "(rf, gb, mlp) have hyperparameters for an oracle to choose."
             )
         task, X_select, y_select = _oracle_halves(task, seed)
+    X_fit, y_fit = task.X_train, task.y_train
+    if spec.protocol == "transductive":
+        X_fit, y_fit = _unlabeled_rows(task)
     with _one_thread_at_a_time(n_threads), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for message in _IGNORED_WARNINGS:
             warnings.filterwarnings("ignore", message, UserWarning)
+        for message in _IGNORED_FUTURE_WARNINGS:
+            warnings.filterwarnings("ignore", message, FutureWarning)
         start = time.perf_counter()
-        if oracle:
+        if spec.oracle:
             estimator, selection = _select_on(estimator, task, X_select, y_select)
-        estimator.fit(task.X_train, task.y_train)
+        estimator.fit(X_fit, y_fit)
         fit_time = time.perf_counter() - start
         scores_id = _score(estimator, task.X_id, task.y_id, task.bin_target)
         scores_ood = _score(estimator, task.X_ood, task.y_ood, task.bin_target)
     row = {
         "dataset": dataset,
         "split": task.split,
-        "model": label,
+        "model": spec.label,
         "seed": seed,
         "n_train": len(task.y_train),
         "n_id": len(task.y_id),
@@ -281,12 +285,12 @@ def run_one(
     row["id_accuracy"] = scores_id["accuracy"]
     row["ood_accuracy"] = scores_ood["accuracy"]
     row["gap"] = row["id_accuracy"] - row["ood_accuracy"]
-    for metric in ("mse", "log_loss"):
+    for metric in ("mse", "log_loss", "balanced_accuracy"):
         row[f"id_{metric}"] = scores_id[metric]
         row[f"ood_{metric}"] = scores_ood[metric]
     row["fit_time"] = fit_time
     row["n_iter"] = _iterations(estimator)
-    row["params"] = _described_params(model, selection if oracle else estimator)
+    row["params"] = _described_params(spec, selection if spec.oracle else estimator)
     return row
 
 
@@ -300,13 +304,6 @@ def _iterations(estimator):
         return len(estimator.history_)
     n_iter = getattr(estimator, "n_iter_", None)
     return np.nan if n_iter is None else int(np.max(n_iter))
-
-
-def _oracle_name(model):
-    """``"rf@oracle"`` -> ``("rf", True)``; other names unchanged."""
-    if model.endswith(ORACLE):
-        return model[: -len(ORACLE)], True
-    return model, False
 
 
 def _oracle_halves(task, seed):
@@ -333,26 +330,6 @@ def _select_on(search, task, X_select, y_select):
     return clone(search.estimator).set_params(**search.best_params_), search
 
 
-def _check_models(models, moe_configs):
-    known = set(available_models(moe_configs))
-    for model in models:
-        model, oracle = _oracle_name(model)
-        if oracle and model not in _GRIDDED:
-            raise ValueError(
-                f"Model {model + ORACLE!r}: only the grid-searched models "
-                f"{', '.join(_GRIDDED)} take {ORACLE!r}."
-            )
-        family, config = _split_name(model)
-        name = f"moe:{config}" if family == "moe" else model
-        if name in known:
-            continue
-        if model in BASELINES:  # an optional baseline that is not installed
-            raise ValueError(f"Model {model!r} needs pytorch_tabular, not installed.")
-        raise ValueError(
-            f"Unknown model {model!r}; available: {', '.join(sorted(known))}."
-        )
-
-
 def plan_runs(
     suite="quick", *, datasets=None, models=None, seeds=None, moe_configs=None
 ):
@@ -365,8 +342,8 @@ def plan_runs(
 
     datasets, models, seeds : list or None, default=None
         Replace the suite's datasets, models or seeds. Optional models of the
-        suite (pytorch-tabular's) are left out when not installed; asked for
-        explicitly, they raise.
+        suite whose package is not installed are left out with a warning that
+        names the package; asked for explicitly, they raise.
 
     moe_configs : dict or None, default=None
         Configs added to :data:`MOE_CONFIGS`.
@@ -388,65 +365,128 @@ def plan_runs(
     datasets = list(defaults.datasets if datasets is None else datasets)
     seeds = list(defaults.seeds if seeds is None else seeds)
     if models is None:
-        known = set(available_models(moe_configs))
-        models = [m for m in defaults.models if m in known or m.startswith("moe")]
+        absent = {m: missing_package(m) for m in defaults.models}
+        models = [m for m in defaults.models if absent[m] is None]
+        skipped = {m: package for m, package in absent.items() if package}
+        if skipped:
+            shown = ", ".join(f"{m} (pip install {p})" for m, p in skipped.items())
+            warnings.warn(
+                f"Suite {suite!r}: skipping models whose package is not "
+                f"installed: {shown}.",
+                UserWarning,
+                stacklevel=2,
+            )
     for dataset in datasets:
         _check_dataset(dataset)
-    _check_models(models, moe_configs)
+    for model in models:
+        ModelSpec.parse(model).check(moe_configs)
     return [(d, m, int(s)) for d in datasets for m in models for s in seeds]
 
 
-def _checkpoint_rows(path, settings):
-    """Rows already in the checkpoint ``path``, by run; starts a new one if absent.
+class Checkpoint:
+    """The rows of finished runs in a CSV, and the settings they were made with.
 
-    The settings every row depends on are kept in a JSON file beside it; a
-    checkpoint is only resumed with the same settings. A last line cut short
-    (the process killed while appending) is dropped: that run runs again.
+    Each run's row is appended to ``path`` as soon as the run ends; the
+    settings every row depends on are kept in a JSON file beside it (same
+    name, ``.json``), and a checkpoint is only resumed with the same settings.
+    The object owns both files: :meth:`resume` reads them (or starts them),
+    :meth:`append` adds a row, :meth:`remove` deletes both.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from moe_tabular.ood import Checkpoint
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> checkpoint = Checkpoint(folder / "runs.partial.csv")
+    >>> checkpoint.resume({"params": None})  # a new one: no finished runs
+    {}
+    >>> checkpoint.append({"dataset": "auto-mpg", "model": "logreg", "seed": 1})
+    >>> list(checkpoint.resume({"params": None}))
+    [('auto-mpg', 'logreg', 1)]
+    >>> checkpoint.remove()
+    >>> sorted(p.name for p in folder.iterdir())
+    []
     """
-    record = path.with_suffix(".json")
-    described = json.loads(json.dumps(settings, sort_keys=True, default=repr))
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps(described, indent=1, sort_keys=True) + "\n")
-        return {}
-    if not record.is_file():
-        raise ValueError(
-            f"Checkpoint {path} has no settings file {record.name} beside it; "
-            "it was not written by run_suite. Pass another checkpoint path."
-        )
-    stored = json.loads(record.read_text())
-    differ = sorted(
-        key for key in {*stored, *described} if stored.get(key) != described.get(key)
-    )
-    if differ:
-        shown = "; ".join(
-            f"{k}: {stored.get(k)!r} there, {described.get(k)!r} now" for k in differ
-        )
-        raise ValueError(
-            f"Checkpoint {path} holds runs made with other settings ({shown}). "
-            "Resume it with the same settings or pass another checkpoint path."
-        )
-    text = path.read_text()
-    if not text.endswith("\n"):  # the last row was cut short
-        text = text[: text.rfind("\n") + 1]
-        path.write_text(text)
-    if text.count("\n") < 2:  # no complete row: the next one writes the header
-        path.unlink()
-        return {}
-    strings = {"split": "str", "params": "str"}
-    runs = pd.read_csv(io.StringIO(text), dtype=strings)
-    runs = runs.fillna(dict.fromkeys(strings, ""))
-    return {
-        (row["dataset"], row["model"], int(row["seed"])): row
-        for row in runs.to_dict("records")
-    }
 
+    _STRINGS = {"split": "str", "params": "str"}
 
-def _append_row(path, row):
-    """Add one run's row to the checkpoint CSV (with the header if it is new)."""
-    line = pd.DataFrame([row]).to_csv(index=False, header=not path.exists())
-    with path.open("a") as file:
-        file.write(line)
+    def __init__(self, path):
+        self.path = Path(path)
+        self.settings_path = self.path.with_suffix(".json")
+
+    def __repr__(self):
+        return f"Checkpoint({str(self.path)!r})"
+
+    def exists(self):
+        """Whether the CSV is there (an earlier run_suite wrote rows to it)."""
+        return self.path.is_file()
+
+    def resume(self, settings):
+        """Rows already written, by ``(dataset, model, seed)``; {} if new.
+
+        A new checkpoint records ``settings``. An existing one raises a
+        ValueError naming the settings that differ, or when its settings file
+        is missing. A last line cut short (the process killed while
+        appending) is dropped: that run runs again.
+        """
+        described = json.loads(json.dumps(settings, sort_keys=True, default=repr))
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(described, indent=1, sort_keys=True) + "\n"
+            self.settings_path.write_text(text)
+            return {}
+        if not self.settings_path.is_file():
+            raise ValueError(
+                f"Checkpoint {self.path} has no settings file "
+                f"{self.settings_path.name} beside it; it was not written by "
+                "run_suite. Pass another checkpoint path."
+            )
+        stored = json.loads(self.settings_path.read_text())
+        differ = sorted(
+            key
+            for key in {*stored, *described}
+            if stored.get(key) != described.get(key)
+        )
+        if differ:
+            shown = "; ".join(
+                f"{k}: {stored.get(k)!r} there, {described.get(k)!r} now"
+                for k in differ
+            )
+            raise ValueError(
+                f"Checkpoint {self.path} holds runs made with other settings "
+                f"({shown}). Resume it with the same settings or pass another "
+                "checkpoint path."
+            )
+        text = self.path.read_text()
+        if not text.endswith("\n"):  # the last row was cut short
+            text = text[: text.rfind("\n") + 1]
+            self.path.write_text(text)
+        if text.count("\n") < 2:  # no complete row: the next one writes the header
+            self.path.unlink()
+            return {}
+        runs = pd.read_csv(io.StringIO(text), dtype=self._STRINGS)
+        runs = runs.fillna(dict.fromkeys(self._STRINGS, ""))
+        return {
+            (row["dataset"], row["model"], int(row["seed"])): row
+            for row in runs.to_dict("records")
+        }
+
+    def append(self, row):
+        """Add one run's row (with the header if the CSV is new)."""
+        line = pd.DataFrame([row]).to_csv(index=False, header=not self.path.exists())
+        with self.path.open("a") as file:
+            file.write(line)
+
+    def remove(self):
+        """Delete the CSV and its settings file (either may be absent)."""
+        for path in (self.path, self.settings_path):
+            path.unlink(missing_ok=True)
 
 
 def _indexed_run(index, kwargs):
@@ -461,10 +501,7 @@ def run_suite(
     seeds=None,
     params=None,
     moe_configs=None,
-    data_dir=None,
-    id_test_size=0.2,
-    max_train_rows=None,
-    keep_domain=False,
+    options=None,
     n_jobs=1,
     scheduler=None,
     progress=False,
@@ -488,8 +525,9 @@ def run_suite(
     moe_configs : dict or None, default=None
         Named configs added to :data:`MOE_CONFIGS`, run as ``"moe:<name>"``.
 
-    data_dir, id_test_size, max_train_rows, keep_domain
-        As in :func:`make_task`.
+    options : TaskOptions or None, default=None
+        How tasks are built and trained on (see :class:`TaskOptions`); None:
+        ``TaskOptions()``.
 
     n_jobs : int, default=1
         Runs in parallel (joblib; -1: one per core). Each run uses one thread.
@@ -502,13 +540,12 @@ def run_suite(
     progress : bool, default=False
         Show a tqdm progress bar on stderr.
 
-    checkpoint : str, path-like or None, default=None
-        A CSV file that each run's row is appended to as soon as the run ends.
-        Runs already in it are read back, not run again: a suite that was
-        interrupted resumes where it stopped, and one given more seeds or
-        models runs only the new runs. A JSON file beside it (same name,
-        ``.json``) records ``params``, ``moe_configs``, ``data_dir``,
-        ``id_test_size``, ``max_train_rows`` and ``keep_domain``; resuming
+    checkpoint : str, path-like, Checkpoint or None, default=None
+        A CSV file that each run's row is appended to as soon as the run ends
+        (see :class:`Checkpoint`). Runs already in it are read back, not run
+        again: a suite that was interrupted resumes where it stopped, and one
+        given more seeds or models runs only the new runs. Its settings file
+        records ``params``, ``moe_configs`` and the ``options``; resuming
         with other values raises a ValueError. Rows of runs not planned now
         stay in the file but not in the result. Keep one checkpoint per
         version of the code: rows are matched by (dataset, model, seed) only.
@@ -531,27 +568,27 @@ def run_suite(
     from joblib import Parallel, delayed, parallel_config
     from tqdm import tqdm
 
+    options = TaskOptions() if options is None else options
     runs = plan_runs(
         suite, datasets=datasets, models=models, seeds=seeds, moe_configs=moe_configs
     )
-    if data_dir is None:
-        needy = sorted({d for d, _, _ in runs if d in _REAL})
+    if options.data_dir is None:
+        needy = sorted({d for d, _, _ in runs if needs_files(d)})
         if needy:
-            raise ValueError(f"Datasets {needy} are read from files: pass data_dir.")
-    common = {
-        "params": params,
-        "moe_configs": moe_configs,
-        "data_dir": None if data_dir is None else str(data_dir),
-        "id_test_size": id_test_size,
-        "max_train_rows": max_train_rows,
-        "keep_domain": keep_domain,
-    }
+            raise ValueError(
+                f"Datasets {needy} are read from files: pass "
+                "options=TaskOptions(data_dir=...)."
+            )
     rows = [None] * len(runs)
     if checkpoint is not None:
-        checkpoint = Path(checkpoint)
-        done = _checkpoint_rows(checkpoint, common)
+        if not isinstance(checkpoint, Checkpoint):
+            checkpoint = Checkpoint(checkpoint)
+        settings = {"params": params, "moe_configs": moe_configs}
+        done = checkpoint.resume({**settings, **options.settings()})
         for i, (d, m, s) in enumerate(runs):
-            rows[i] = done.get((d, _run_label(m, params), s))
+            label = ModelSpec.parse(m, params, protocol=options.protocol).label
+            rows[i] = done.get((d, label, s))
+    common = {"params": params, "moe_configs": moe_configs, "options": options}
     jobs = [
         delayed(_indexed_run)(i, {"dataset": d, "model": m, "seed": s, **common})
         for i, (d, m, s) in enumerate(runs)
@@ -571,7 +608,7 @@ def run_suite(
             for index, row in tqdm(results, total=len(jobs), disable=not progress):
                 rows[index] = row
                 if checkpoint is not None:
-                    _append_row(checkpoint, row)
+                    checkpoint.append(row)
     finally:
         if client is not None and client is not scheduler:
             client.close()

@@ -7,6 +7,8 @@ Markdown table and the plot put beside the measured ones.
 import numpy as np
 import pandas as pd
 
+from ._models import ModelSpec
+
 __all__ = [
     "PUBLISHED",
     "plot_results",
@@ -15,11 +17,11 @@ __all__ = [
     "summarize_results",
 ]
 
-_METRICS = ("accuracy", "mse", "log_loss")
+_METRICS = ("accuracy", "mse", "log_loss", "balanced_accuracy")
 
 
 def score_predictions(y_true, y_pred, *, proba=None, classes=None, bin_target=False):
-    """Accuracy, MSE of bin indices and log-loss of one model on one test set.
+    """Accuracy, balanced accuracy, MSE of bin indices and log-loss on one test set.
 
     Parameters
     ----------
@@ -46,24 +48,36 @@ def score_predictions(y_true, y_pred, *, proba=None, classes=None, bin_target=Fa
     Returns
     -------
     scores : dict
-        ``accuracy``, ``mse`` and ``log_loss``; all NaN for an empty test set.
+        ``accuracy``, ``mse``, ``log_loss`` and ``balanced_accuracy`` (the
+        mean over the true classes of the share of each predicted right, as
+        :func:`sklearn.metrics.balanced_accuracy_score`: a constant prediction
+        scores ``1 / n_classes``); all NaN for an empty test set.
 
     Examples
     --------
     >>> from moe_tabular.ood import score_predictions
     >>> scores = score_predictions([0, 1, 2, 2], [0, 1, 1, 0], bin_target=True)
-    >>> scores["accuracy"], scores["mse"]
-    (0.5, 1.25)
+    >>> scores["accuracy"], scores["mse"], round(scores["balanced_accuracy"], 3)
+    (0.5, 1.25, 0.667)
     >>> proba = [[0.5, 0.5], [0.2, 0.8]]
     >>> round(score_predictions(["a", "b"], ["a", "b"], proba=proba,
     ...                         classes=["a", "b"])["log_loss"], 4)
     0.4581
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_pred.ndim == 2 and y_pred.shape[1] == 1:  # CatBoost predicts a column
+        y_pred = y_pred[:, 0]
+    if y_pred.shape != y_true.shape:
+        raise ValueError(
+            f"y_pred has shape {y_pred.shape}; expected {y_true.shape}, as y_true."
+        )
     scores = dict.fromkeys(_METRICS, float("nan"))
     if len(y_true) == 0:
         return scores
     scores["accuracy"] = float(np.mean(y_true == y_pred))
+    classes_true, codes = np.unique(y_true, return_inverse=True)
+    hits = np.bincount(codes, weights=y_true == y_pred, minlength=len(classes_true))
+    scores["balanced_accuracy"] = float(np.mean(hits / np.bincount(codes)))
     if bin_target:
         diff = y_pred.astype(np.float64) - y_true.astype(np.float64)
         scores["mse"] = float(np.mean(diff**2))
@@ -123,8 +137,12 @@ def _published():
 PUBLISHED = _published()
 
 
-def _family(model):
-    return "moe" if model.startswith("moe") else model
+def _published_family(label):
+    """The paper's row for a run's model: "moe" for every MoE config; an oracle none."""
+    spec = ModelSpec.from_label(label)
+    if spec.oracle or spec.protocol != "standard":
+        return None
+    return spec.family
 
 
 def summarize_results(results):
@@ -141,9 +159,11 @@ def summarize_results(results):
         One row per (dataset, model), in order of appearance: ``n_seeds``,
         ``<metric>_mean`` and ``<metric>_std`` for ``id_accuracy``,
         ``ood_accuracy``, ``gap``, ``ood_mse``, ``ood_log_loss``,
-        ``fit_time_mean``, and the paper's ``published_ood_accuracy`` and
-        ``published_ood_mse`` (NaN where the paper has none; for every ``moe``
-        config they are the paper's attention numbers).
+        ``ood_balanced_accuracy`` (NaN for rows written before it was
+        measured), ``fit_time_mean``, and the paper's
+        ``published_ood_accuracy`` and ``published_ood_mse`` (NaN where the
+        paper has none; for every ``moe`` config they are the paper's
+        attention numbers).
 
     Examples
     --------
@@ -160,9 +180,12 @@ def summarize_results(results):
     0        2               0.65                   0.721
     """
     metrics = ["id_accuracy", "ood_accuracy", "gap", "ood_mse", "ood_log_loss"]
+    metrics.append("ood_balanced_accuracy")
+    if "ood_balanced_accuracy" not in results:  # runs.csv files of older commands
+        results = results.assign(ood_balanced_accuracy=np.nan)
     rows = []
     for (dataset, model), group in results.groupby(["dataset", "model"], sort=False):
-        published = PUBLISHED.get(dataset, {}).get(_family(model), {})
+        published = PUBLISHED.get(dataset, {}).get(_published_family(model), {})
         row = {"dataset": dataset, "model": model, "n_seeds": group["seed"].nunique()}
         for metric in metrics:
             values = group[metric].astype(float)
@@ -196,8 +219,8 @@ def results_to_markdown(results):
     markdown : str
         A ``###`` section per dataset (with its split) holding a table of mean ±
         standard deviation over seeds: ID accuracy, OOD accuracy, gap, OOD MSE
-        (bin indices), OOD log-loss, fit time, and the paper's OOD accuracy and
-        MSE where published.
+        (bin indices), OOD log-loss, OOD balanced accuracy, fit time, and the
+        paper's OOD accuracy and MSE where published.
 
     Examples
     --------
@@ -209,13 +232,13 @@ def results_to_markdown(results):
     ...     "ood_accuracy": [0.7], "gap": [0.2], "ood_mse": [0.3],
     ...     "ood_log_loss": [0.6], "fit_time": [0.1]})
     >>> print(results_to_markdown(results).splitlines()[4])
-    | logreg | 1 | 0.900 | 0.700 | 0.200 | 0.300 | 0.600 | 0.1 | 0.657 | 0.343 |
+    | logreg | 1 | 0.900 | 0.700 | 0.200 | 0.300 | 0.600 | – | 0.1 | 0.657 | 0.343 |
     """
     summary = summarize_results(results)
     splits = results.groupby("dataset", sort=False)["split"].first()
     header = (
         "| model | seeds | ID acc | OOD acc | gap | OOD MSE | OOD log-loss "
-        "| fit (s) | paper OOD acc | paper OOD MSE |"
+        "| OOD bal. acc | fit (s) | paper OOD acc | paper OOD MSE |"
     )
     lines = []
     for dataset, group in summary.groupby("dataset", sort=False):
@@ -230,6 +253,7 @@ def results_to_markdown(results):
                 _cell(row.gap_mean, row.gap_std),
                 _cell(row.ood_mse_mean, row.ood_mse_std),
                 _cell(row.ood_log_loss_mean, row.ood_log_loss_std),
+                _cell(row.ood_balanced_accuracy_mean, row.ood_balanced_accuracy_std),
                 _cell(row.fit_time_mean, digits=1),
                 _cell(row.published_ood_accuracy),
                 _cell(row.published_ood_mse),
@@ -238,10 +262,19 @@ def results_to_markdown(results):
         lines.append("")
     lines.append(
         "Mean ± std over seeds. gap = ID - OOD accuracy. MSE on target bin indices "
-        "(paper suites only). paper = PAPER.md's published OOD numbers (20 seeds; "
-        "the attention model's for every moe config)."
+        "(paper suites only). bal. acc = balanced accuracy (mean recall over the "
+        "true classes; a constant prediction scores 1 / classes). paper = "
+        "PAPER.md's published OOD numbers (20 seeds; the attention model's for "
+        "every moe config)."
     )
-    if results["model"].str.endswith("@oracle").any():
+    specs = [ModelSpec.from_label(model) for model in results["model"].unique()]
+    if any(spec.protocol == "transductive" for spec in specs):
+        lines.append(
+            "\n@transductive: the transductive protocol. The model also trained on "
+            "the OOD rows' features (never their labels), as unlabeled rows; the "
+            "other models trained on the training rows only."
+        )
+    if any(spec.oracle for spec in specs):
         lines.append(
             "\n@oracle: NOT a deployable protocol. The grid point was chosen by "
             "accuracy on a random half of the OOD rows and scored on the other "

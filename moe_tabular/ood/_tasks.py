@@ -6,7 +6,9 @@ test set from the held-out domains. :func:`make_task` builds one from a dataset
 name and a seed.
 """
 
+import inspect
 import re
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -18,7 +20,14 @@ from sklearn.model_selection import train_test_split
 from ._simulation import PAPER_SETTINGS, SimulationSetting, make_correlation_shift
 from ._splits import DomainSplit, drop_domain
 
-__all__ = ["DATASETS", "Task", "make_task", "simulation_name"]
+__all__ = [
+    "DATASETS",
+    "REAL_DATASETS",
+    "Task",
+    "TaskOptions",
+    "make_task",
+    "simulation_name",
+]
 
 _REAL = {
     "auto-mpg": "load_auto_mpg",
@@ -63,7 +72,80 @@ def simulation_name(setting):
 
 # Every dataset the harness knows: the paper's 12 simulation settings, then the
 # real tables (Auto MPG first). Any ``sim-<core>-<corr>-<x_noise>`` also works.
-DATASETS = (*(simulation_name(s) for s in PAPER_SETTINGS), *_REAL)
+REAL_DATASETS = tuple(_REAL)
+DATASETS = (*(simulation_name(s) for s in PAPER_SETTINGS), *REAL_DATASETS)
+PROTOCOLS = ("standard", "transductive")
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """How tasks are built and trained on: one record, passed as one argument.
+
+    Parameters
+    ----------
+    data_dir : str, path-like or None, default=None
+        Folder of the UCI files; needed by the real tables whose loader reads
+        files (not by Auto MPG or the tables shipped inside packages).
+
+    id_test_size : float or int, default=0.2
+        Share (or number) of training-domain rows of a real table held out as
+        the ID test set; 0 keeps them all for training (the paper's Auto MPG
+        protocol) and leaves the ID metrics undefined. Ignored by simulations.
+
+    max_train_rows : int or None, default=None
+        Cap on training rows of a real table: a stratified random subsample
+        (drawn after the ID hold-out). None: all.
+
+    keep_domain : bool, default=False
+        Whether the domain column stays among the features of a real table.
+
+    protocol : {"standard", "transductive"}, default="standard"
+        ``"transductive"``: a MoE model is fitted on the training rows plus the
+        OOD rows' features, their target unknown (``y = -1``, or None for
+        string labels: scikit-learn's semi-supervised convention); never
+        their labels. Its runs are labelled ``@transductive``. Baselines, which
+        cannot learn from unlabeled rows, run the standard protocol.
+
+    Examples
+    --------
+    >>> from moe_tabular.ood import TaskOptions
+    >>> options = TaskOptions(max_train_rows=5000)
+    >>> options.settings()["max_train_rows"], options.protocol
+    (5000, 'standard')
+    >>> task = options.make_task("auto-mpg", seed=0)
+    >>> len(task.y_train)
+    196
+    """
+
+    data_dir: object = None
+    id_test_size: float = 0.2
+    max_train_rows: int | None = None
+    keep_domain: bool = False
+    protocol: str = "standard"
+
+    def __post_init__(self):
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(
+                f"protocol must be one of {PROTOCOLS}; got {self.protocol!r}."
+            )
+
+    def settings(self):
+        """The options as JSON-ready values (``data_dir`` as a string)."""
+        settings = asdict(self)
+        if self.data_dir is not None:
+            settings["data_dir"] = str(self.data_dir)
+        return settings
+
+    def make_task(self, dataset, *, seed):
+        """:func:`make_task` of ``dataset`` and ``seed`` with these options."""
+        return make_task(
+            dataset,
+            seed=seed,
+            data_dir=self.data_dir,
+            id_test_size=self.id_test_size,
+            max_train_rows=self.max_train_rows,
+            keep_domain=self.keep_domain,
+        )
 
 
 class Task(NamedTuple):
@@ -119,7 +201,44 @@ def _check_dataset(name):
     )
 
 
+def needs_files(name):
+    """Whether the real table ``name`` is read from files in ``data_dir``.
+
+    True when its loader takes a ``data_dir`` without a default (the UCI
+    tables); False for simulations, Auto MPG and tables shipped in packages.
+
+    Examples
+    --------
+    >>> from moe_tabular.ood._tasks import needs_files
+    >>> needs_files("adult"), needs_files("auto-mpg"), needs_files("sim-1-0.1-0")
+    (True, False, False)
+    """
+    if name not in _REAL:
+        return False
+    from .. import datasets  # the public loaders; imported late (no cycle)
+
+    parameter = inspect.signature(getattr(datasets, _REAL[name])).parameters.get(
+        "data_dir"
+    )
+    return parameter is not None and parameter.default is inspect.Parameter.empty
+
+
 def _simulation_task(name, setting, *, seed, n_train, n_test):
+    """The task of a simulation, drawn once per (setting, seed, sizes).
+
+    Runs of several models on one (setting, seed) share one draw (three
+    calls of the generator); each caller gets its own copies of the frames.
+    """
+    task = _drawn_simulation_task(name, setting, seed, n_train, n_test)
+    return task._replace(**{k: getattr(task, k).copy() for k in _FRAMES})
+
+
+_FRAMES = ("X_train", "y_train", "X_id", "y_id", "X_ood", "y_ood")
+
+
+# a suite runs its models seed by seed: room for every seed of a paper suite
+@lru_cache(maxsize=64)
+def _drawn_simulation_task(name, setting, seed, n_train, n_test):
     """The paper's data set for ``seed`` plus an ID test set binned on its edges.
 
     ``shift=False`` with the same seed draws the identical training set and
@@ -159,7 +278,7 @@ def _load(name, data_dir):
     from .. import datasets  # the public loaders; imported late (no cycle)
 
     loader = getattr(datasets, _REAL[name])
-    if name == "auto-mpg":
+    if not needs_files(name):
         return loader()
     if data_dir is None:
         raise ValueError(
@@ -291,7 +410,7 @@ def make_task(
     setting = _parse_simulation(dataset)
     if setting is not None:
         return _simulation_task(
-            dataset, setting, seed=seed, n_train=n_train, n_test=n_test
+            dataset, setting, seed=int(seed), n_train=n_train, n_test=n_test
         )
     return _real_task(
         dataset,
