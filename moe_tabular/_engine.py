@@ -1,9 +1,9 @@
 """Training engine: a skorch net whose loss is the masked-column objective.
 
-Every batch holds whole rows of tokens (target column last). The module returns,
-for every row and every column, the logits of that column with it alone masked,
-so each epoch masks every column of every row exactly once (the paper's objective)
-without materialising ``n_rows x n_columns`` masked copies.
+Every batch holds whole rows of per-column codes (target column last). The
+module returns, for every row and every column, the logits of that column with
+it alone masked, so each epoch masks every column of every row exactly once (the
+paper's objective) without materialising ``n_rows x n_columns`` masked copies.
 """
 
 import math
@@ -16,8 +16,6 @@ from skorch.dataset import ValidSplit
 from skorch.utils import to_tensor
 from torch.nn import functional as F
 from torch.utils.data import Subset
-
-from ._module import MaskedColumnAttention
 
 IGNORE = -100
 WARM_UP = 0.3  # share of the steps over which "onecycle" warms the rate up
@@ -46,16 +44,19 @@ class BatchIterator:
     """Whole batches of a skorch dataset, sliced from its tensors (no per-row work).
 
     skorch calls it as ``iterator_train``/``iterator_valid`` with the dataset (or a
-    ``Subset`` of it after the validation split).
+    ``Subset`` of it after the validation split). ``X`` is a dict of tensors
+    (``codes`` and, with sample weights, ``weight``); ``generator`` draws the
+    shuffling (one per fit: fits running at once in one process stay independent).
     """
 
-    def __init__(self, dataset, *, batch_size, shuffle=False):
+    def __init__(self, dataset, *, batch_size, shuffle=False, generator=None):
         indices = torch.arange(len(dataset))
         while isinstance(dataset, Subset):
             indices = torch.as_tensor(np.asarray(dataset.indices))[indices]
             dataset = dataset.dataset
         self.X, self.y = dataset.X, dataset.y
         self.indices, self.batch_size, self.shuffle = indices, batch_size, shuffle
+        self.generator = generator
 
     def __len__(self):
         return -(-len(self.indices) // self.batch_size)
@@ -63,73 +64,112 @@ class BatchIterator:
     def __iter__(self):
         order = self.indices
         if self.shuffle:
-            order = order[torch.randperm(len(order))]
+            order = order[torch.randperm(len(order), generator=self.generator)]
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
-            yield self.X[rows], self.y[rows]
+            yield {key: value[rows] for key, value in self.X.items()}, self.y[rows]
 
 
-def column_targets(module, tokens):
-    """Category each column must score, or ``IGNORE`` (missing, unknown).
+def column_targets(module, codes):
+    """Category each column must score, or ``IGNORE`` (masked, missing, unknown).
 
     Indexes the ``by_column`` logits of
     :meth:`~moe_tabular._module.MaskedColumnAttention.leave_one_out_logits`.
     """
-    codes = tokens - module.category_offsets
     known = (codes >= 0) & (codes < module.n_categories)
     return torch.where(known, codes, IGNORE)
+
+
+def masked_column_loss(module, logits, codes, *, weight=None, target_weight=1.0):
+    """The masked-column objective: weighted mean cross-entropy over known cells.
+
+    Parameters
+    ----------
+    module : MaskedColumnAttention
+    logits : Tensor of shape (batch, L, K)
+        The ``by_column`` leave-one-out logits.
+    codes : LongTensor of shape (batch, L)
+    weight : Tensor of shape (batch,), default=None
+        Row weights; a row of weight 2 counts as the row twice.
+    target_weight : float, default=1.0
+        Weight of the last (target) column relative to a feature column.
+
+    Returns
+    -------
+    loss : Tensor (scalar)
+    losses : Tensor of shape (batch, L)
+        Per-cell cross-entropy (0 where not counted).
+    counted : Tensor of shape (batch, L)
+        Weight of each cell in the mean (row weight x column weight, 0 where
+        the cell is masked, missing or unknown).
+    """
+    targets = column_targets(module, codes)
+    # class-first (1, K, B * L): a view of the module's by_column logits; the
+    # log-softmax over dim 1 of it is far faster than over a short last dim on CPU
+    losses = F.cross_entropy(
+        logits.permute(2, 0, 1).reshape(1, logits.shape[-1], -1),
+        targets.reshape(1, -1),
+        ignore_index=IGNORE,
+        reduction="none",
+    ).view_as(targets)
+    counted = (targets != IGNORE).to(losses.dtype)
+    columns = torch.ones(losses.shape[1], dtype=losses.dtype, device=losses.device)
+    columns[-1] = target_weight
+    counted = counted * columns
+    if weight is not None:
+        counted = counted * weight[:, None].to(losses.dtype)
+    loss = (losses * counted).sum() / counted.sum().clamp_min(1e-12)
+    return loss, losses, counted
 
 
 class MaskedColumnNet(NeuralNet):
     """skorch net training :class:`MaskedColumnAttention` by masked columns.
 
-    ``X`` is the token matrix (target column last), ``y`` the target codes (used
-    only to stratify the validation split). The loss is the cross-entropy at
-    masked positions, averaged over columns with the target's weighted by
-    ``target_weight``; validation also records ``valid_target_loss``.
+    ``X`` is a dict: ``codes`` (per-column codes, target column last) and
+    optionally ``weight`` (row weights); ``y`` the target codes (used only to
+    stratify the validation split). The loss is :func:`masked_column_loss`;
+    validation also records ``valid_target_loss``. skorch only trains: the
+    fitted estimator keeps the module and the history, not this net.
     """
 
     def __init__(self, module, *args, target_weight=1.0, **kwargs):
-        super().__init__(module, *args, **kwargs)
+        super().__init__(module, *args, criterion=None, **kwargs)
         self.target_weight = target_weight
 
+    def initialize_criterion(self):
+        """No criterion: :meth:`get_loss` computes the masked-column objective."""
+        self.criterion_ = None
+        return self
+
     def infer(self, x, **fit_params):
-        return self.module_.leave_one_out_logits(
-            to_tensor(x, device=self.device), by_column=True
+        codes = to_tensor(x["codes"], device=self.device)
+        return self.module_.leave_one_out_logits(codes, by_column=True)
+
+    def _losses(self, logits, X):
+        weight = X.get("weight")
+        return masked_column_loss(
+            self.module_,
+            logits,
+            to_tensor(X["codes"], device=self.device),
+            weight=None if weight is None else to_tensor(weight, device=self.device),
+            target_weight=self.target_weight,
         )
 
-    def _column_losses(self, logits, tokens):
-        tokens = to_tensor(tokens, device=self.device)
-        targets = column_targets(self.module_, tokens)
-        # class-first (1, K, B * L): a view of the module's by_column logits;
-        # the log-softmax over dim 1 of it is far faster than over a short
-        # last dim on CPU
-        losses = F.cross_entropy(
-            logits.permute(2, 0, 1).reshape(1, logits.shape[-1], -1),
-            targets.reshape(1, -1),
-            ignore_index=IGNORE,
-            reduction="none",
-        ).view_as(targets)
-        return losses, (targets != IGNORE).to(losses.dtype)
-
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        losses, counted = self._column_losses(y_pred, X)
-        weights = torch.ones(losses.shape[1], device=losses.device)
-        weights[-1] = self.target_weight
-        weights = counted * weights
-        return (losses * weights).sum() / weights.sum().clamp_min(1e-12)
+        return self._losses(y_pred, X)[0]
 
     def validation_step(self, batch, **fit_params):
         step = super().validation_step(batch, **fit_params)
-        losses, counted = self._column_losses(step["y_pred"], batch[0])
-        target_loss = (losses[:, -1] * counted[:, -1]).sum() / counted[:, -1].sum()
+        _, losses, counted = self._losses(step["y_pred"], batch[0])
+        target = counted[:, -1]
+        target_loss = (losses[:, -1] * target).sum() / target.sum().clamp_min(1e-12)
         self.history.record_batch("valid_target_loss", target_loss.item())
         return step
 
 
 def make_net(
     *,
-    module_params,
+    module,
     target_weight,
     max_epochs,
     batch_size,
@@ -143,9 +183,14 @@ def make_net(
     stratify,
     device,
     random_state,
+    generator,
     verbose,
 ):
-    """The one place where our hyperparameters become skorch's."""
+    """The one place where our hyperparameters become skorch's.
+
+    ``module`` is the initialised :class:`MaskedColumnAttention` to train;
+    ``generator`` (a :class:`torch.Generator`) draws the batch order.
+    """
     callbacks = []
     train_split = None
     if early_stopping:
@@ -179,8 +224,7 @@ def make_net(
     if verbose > 0:
         callbacks.append(ProgressBar())
     return MaskedColumnNet(
-        MaskedColumnAttention,
-        criterion=torch.nn.CrossEntropyLoss,  # kept for skorch; get_loss is ours
+        module,
         optimizer=torch.optim.Adam,
         # one kernel for all parameters, not torch's default on CPU, where the
         # per-parameter loop dominates a step's cost for a model this small
@@ -190,6 +234,7 @@ def make_net(
         batch_size=batch_size,
         iterator_train=BatchIterator,
         iterator_train__shuffle=True,
+        iterator_train__generator=generator,
         iterator_valid=BatchIterator,
         train_split=train_split,
         callbacks=callbacks,
@@ -198,5 +243,4 @@ def make_net(
         verbose=verbose,
         # skorch's PrintLog tabulates every epoch even when it prints nothing
         **({} if verbose else {"callbacks__print_log": None}),
-        **{f"module__{key}": value for key, value in module_params.items()},
     )

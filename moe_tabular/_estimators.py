@@ -1,10 +1,11 @@
 """The scikit-learn face: MoECBOWClassifier and MoECBOWRegressor.
 
-Both share :class:`_BaseMoECBOW`, which owns every hyperparameter, tokenizing and
-the net; the subclasses only encode the target and decode predictions.
+Both share :class:`_BaseMoECBOW`, which owns every hyperparameter, the one path
+from ``X`` to the model's codes (:meth:`_BaseMoECBOW._encode`) and training; the
+subclasses only choose their target (:mod:`~moe_tabular._targets`) and decode
+predictions.
 """
 
-import copy
 import math
 import numbers
 
@@ -12,19 +13,24 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._engine import make_net
+from ._inference import column_log_proba, float64_copy, resolve_device
 from ._lens import MoELensMixin
+from ._module import MaskedColumnAttention
 from ._persistence import load_model, save_model
-from ._tokenizer import MASK, ColumnTokenizer, token_layout
+from ._targets import BinnedTarget, ClassTarget
+from ._tokenizer import MASK, ColumnTokenizer
 from ._validation import check_frame_columns
 
-_PREDICT_CELLS = 2**22  # rows per predict chunk x (columns x heads x columns)
 _EARLY_STOPPING_ROWS = 10_000  # early_stopping="auto" turns it on above this
 # learning_rate="auto": this rate per row of batch (linear scaling), i.e. 1e-2 at
 # the simulation's batch of 500, where it was tuned (benchmarks/results)
@@ -64,7 +70,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
-        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -123,48 +129,183 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         self.verbose = verbose
 
     # -- hooks of the subclasses -------------------------------------------------
-    def _fit_target(self, y):
-        """Validated ``y`` -> (codes, n_categories, ordered?, fitted attributes).
-
-        An ordered target (numeric classes, regression bins) joins the shared
-        vocabulary under ``shared_vocabulary="auto"``.
-        """
+    def _make_target(self):
+        """A new, unfitted target object (:mod:`~moe_tabular._targets`)."""
         raise NotImplementedError
 
-    # -- fitting -----------------------------------------------------------------
-    def _resolve_device(self):
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device='cuda' was requested, but CUDA is not available.")
-        return self.device
+    def _row_weights(self, target, target_codes, sample_weight):
+        """Row weights from ``sample_weight`` (and, for classes, ``class_weight``)."""
+        return sample_weight
 
+    # -- the one path from X to the model ------------------------------------------
+    def _check_X(self, X, *, reset):
+        """Validate ``X`` once (sklearn's checks and messages); keep its dtypes.
+
+        Returns the table as a DataFrame whose dtypes the tokenizer reads.
+        """
+        validate_data(
+            self,
+            check_frame_columns(X),
+            dtype=None,
+            ensure_all_finite="allow-nan",
+            reset=reset,
+        )
+        return ColumnTokenizer._as_frame(X)
+
+    def _encode(self, X):
+        """Checked ``X`` -> codes of every position, the target's masked.
+
+        The one path from a table to what the fitted module eats, used by
+        prediction, the lens and the imputer: ``X`` is validated once, the
+        tokenizer encodes it, and the target position gets the target's
+        context code (MASK, or the imputer's constant placeholder).
+
+        Returns
+        -------
+        codes : ndarray of int64, shape (n_samples, n_features_in_ + 1)
+        """
+        check_is_fitted(self)
+        frame = self._check_X(X, reset=False)
+        codes = np.empty((frame.shape[0], frame.shape[1] + 1), dtype=np.int64)
+        codes[:, :-1] = self.tokenizer_._transform_frame(frame)
+        codes[:, -1] = MASK if self._target.has_target else 0
+        return codes
+
+    # -- fitting -----------------------------------------------------------------
     def _check_heads(self):
         if self.d_embedding % self.n_heads:
             raise ValueError(
                 f"n_heads={self.n_heads} must divide d_embedding={self.d_embedding}."
             )
 
-    def _make_net(
-        self, layout, *, n_train_rows, early_stopping, stratify, device, seed
-    ):
-        """The skorch net for a token ``layout`` (n_tokens, offsets, n_categories)."""
+    def _early_stopping(self, n_rows, target):
+        if not target.has_target:
+            if self.early_stopping is True:
+                raise ValueError(
+                    f"{type(self).__name__} has no target column for early_stopping "
+                    "to monitor; set early_stopping=False (or 'auto', which is off "
+                    "here) and choose max_epochs."
+                )
+            return False
+        if self.early_stopping == "auto":
+            return n_rows > _EARLY_STOPPING_ROWS
+        return bool(self.early_stopping)
+
+    def _new_tokenizer(self, frame):
+        tokenizer = ColumnTokenizer(
+            categorical_features=self.categorical_features,
+            n_bins=self.n_bins,
+            handle_unknown=self.handle_unknown,
+            min_frequency=self.min_frequency,
+            max_categories=self.max_categories,
+        )
+        tokenizer.n_features_in_ = self.n_features_in_
+        if hasattr(self, "feature_names_in_"):
+            tokenizer.feature_names_in_ = self.feature_names_in_
+        return tokenizer
+
+    def _shared(self, tokenizer, target):
+        """Which positions (features, then the target) share one vocabulary."""
+        if self.shared_vocabulary == "auto":  # the ordered ones
+            return [*(~tokenizer.categorical_).tolist(), bool(target.ordered)]
+        return [bool(self.shared_vocabulary)] * (tokenizer.n_features_in_ + 1)
+
+    def _step_sizes(self, n_train_rows):
         batch_size = self.batch_size
         if batch_size == "auto":
             batch_size = min(512, max(32, -(-n_train_rows // 4)))
         learning_rate = self.learning_rate
         if learning_rate == "auto":
             learning_rate = _LEARNING_RATE_PER_ROW * min(batch_size, n_train_rows)
-        return make_net(
-            module_params={
-                **layout,
-                "d_embedding": self.d_embedding,
-                "n_heads": self.n_heads,
-                "n_layers": self.n_layers,
-                "d_ffn": self.d_ffn,
-                "dropout": self.dropout,
-                "norm_first": self.norm_first,
-            },
+        return batch_size, learning_rate
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model by masked-column training on ``X`` with ``y`` as a column.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The table; DataFrame dtypes decide which columns are categorical.
+        y : array-like of shape (n_samples,)
+            The target. Rows whose target is missing (NaN, None, ``pd.NA``,
+            or -1 in a numeric classifier target, scikit-learn's
+            semi-supervised convention) are unlabeled: they train how the
+            feature columns go together, not the target.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights: a row of weight 2 counts as the row twice in the loss,
+            the bins and the target's bin means; weight 0 leaves a row out.
+            Importance weights are the textbook correction for covariate shift.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        state = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:  # a failed fit leaves a fitted model as it was
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X, y, sample_weight):
+        frame = self._check_X(X, reset=True)
+        n_rows = frame.shape[0]
+        if n_rows < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 samples to fit; got "
+                f"n_samples = {n_rows}."
+            )
+        self._check_heads()
+        device = resolve_device(self.device)
+        if y is not None:
+            check_consistent_length(frame, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, frame, dtype=np.float64, ensure_non_negative=True
+            )
+            kept = sample_weight > 0  # weight 0: as if the row were not there
+            if not kept.all():
+                frame, sample_weight = frame.iloc[kept], sample_weight[kept]
+                y = None if y is None else _safe_indexing(y, np.flatnonzero(kept))
+                n_rows = frame.shape[0]
+        target = self._make_target()
+        target.fit(y, owner=type(self).__name__, sample_weight=sample_weight)
+        target_codes = target.encode(y if target.has_target else np.zeros(n_rows))
+        sample_weight = self._row_weights(target, target_codes, sample_weight)
+        tokenizer = self._new_tokenizer(frame)._fit_frame(frame, sample_weight)
+        codes = np.empty((n_rows, frame.shape[1] + 1), dtype=np.int64)
+        codes[:, :-1] = tokenizer._transform_frame(frame)
+        codes[:, -1] = target_codes
+        early_stopping = self._early_stopping(n_rows, target)
+        n_valid = math.ceil(self.validation_fraction * n_rows)
+        n_train_rows = n_rows - (n_valid if early_stopping else 0)
+        batch_size, learning_rate = self._step_sizes(n_train_rows)
+        labeled = target_codes[target_codes >= 0]
+        counts = np.bincount(labeled, minlength=target.n_categories)
+        stratify = bool(
+            len(labeled) == n_rows
+            and counts[counts > 0].min() >= 2
+            and min(n_valid, n_rows - n_valid) >= np.count_nonzero(counts)
+        )
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        generator = torch.Generator().manual_seed(seed)
+        module = MaskedColumnAttention(
+            n_categories=[*tokenizer.n_categories_.tolist(), target.n_categories],
+            shared=self._shared(tokenizer, target),
+            d_embedding=self.d_embedding,
+            n_heads=self.n_heads,
+            n_layers=self.n_layers,
+            d_ffn=self.d_ffn,
+            dropout=self.dropout,
+            norm_first=self.norm_first,
+            generator=generator,
+        )
+        module.set_generator(generator)
+        net = make_net(
+            module=module,
             target_weight=self.target_weight,
             max_epochs=self.max_epochs,
             batch_size=batch_size,
@@ -178,101 +319,27 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             stratify=stratify,
             device=device,
             random_state=seed,
+            generator=generator,
             verbose=self.verbose,
         )
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Fit the model by masked-column training on ``X`` with ``y`` as a column.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            The table; DataFrame dtypes decide which columns are categorical.
-        y : array-like of shape (n_samples,)
-            The target.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        state = dict(self.__dict__)
-        try:
-            return self._fit(X, y)
-        except BaseException:  # a failed fit leaves a fitted model as it was
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
-
-    def _fit(self, X, y):
-        _, y = validate_data(
-            self,
-            check_frame_columns(X),
-            y,
-            dtype=None,
-            ensure_all_finite="allow-nan",
-            y_numeric=isinstance(self, RegressorMixin),
-        )
-        if len(y) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 samples to fit; got "
-                f"n_samples = {len(y)}."
-            )
-        self._check_heads()
-        device = self._resolve_device()
-        codes, n_target, target_ordered, target_attributes = self._fit_target(y)
-        tokenizer = ColumnTokenizer(
-            categorical_features=self.categorical_features,
-            n_bins=self.n_bins,
-            shared_vocabulary=self.shared_vocabulary,
-            handle_unknown=self.handle_unknown,
-            min_frequency=self.min_frequency,
-            max_categories=self.max_categories,
-        ).fit(X)
-        n_categories = np.append(tokenizer.n_categories_, n_target)
-        target_shared = (
-            target_ordered
-            if self.shared_vocabulary == "auto"
-            else bool(self.shared_vocabulary)
-        )
-        offsets, n_tokens = token_layout(
-            n_categories, shared=np.append(tokenizer.shared_, target_shared)
-        )
-        tokens = np.column_stack([tokenizer.encode(X), codes]) + offsets
-        n_valid = math.ceil(self.validation_fraction * len(y))
-        early_stopping = self.early_stopping
-        if early_stopping == "auto":
-            early_stopping = len(y) > _EARLY_STOPPING_ROWS
-        counts = np.bincount(codes, minlength=n_target)
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        net = self._make_net(
-            {
-                "n_tokens": n_tokens,
-                "category_offsets": offsets.tolist(),
-                "n_categories": n_categories.tolist(),
-            },
-            n_train_rows=len(y) - (n_valid if early_stopping else 0),
-            early_stopping=early_stopping,
-            stratify=bool(
-                counts[counts > 0].min() >= 2
-                and min(n_valid, len(y) - n_valid) >= np.count_nonzero(counts)
-            ),
-            device=device,
-            seed=seed,
-        )
-        cuda = [torch.cuda.current_device()] if device == "cuda" else []
-        with torch.random.fork_rng(devices=cuda):
-            torch.manual_seed(seed)
-            net.fit(torch.as_tensor(tokens), torch.as_tensor(codes))
-        net.module_.eval()
+        inputs = {"codes": torch.as_tensor(codes)}
+        if sample_weight is not None:
+            inputs["weight"] = torch.as_tensor(sample_weight, dtype=torch.float32)
+        if device.type == "cuda":  # torch's CUDA dropout draws from the global RNG
+            with torch.random.fork_rng(devices=[device]):
+                torch.cuda.manual_seed(seed)
+                net.fit(inputs, torch.as_tensor(target_codes))
+        else:
+            net.fit(inputs, torch.as_tensor(target_codes))
+        module = net.module_
+        module.set_generator(None)
         self.tokenizer_ = tokenizer
-        self.net_ = net
+        self._target = target
+        self.batch_size_, self.learning_rate_ = batch_size, learning_rate
+        self.module_ = module.eval()
         self.history_ = pd.DataFrame(
             [{k: v for k, v in row.items() if k != "batches"} for row in net.history]
         )
-        for name, value in target_attributes.items():
-            setattr(self, name, value)
         return self
 
     # -- persistence -------------------------------------------------------------
@@ -314,8 +381,9 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         ----------
         path : str or path-like
             The folder given to :meth:`save`.
-        device : {"cpu", "cuda", "auto"}, default=None
-            Where to put the model; the saved ``device`` parameter if None.
+        device : str, torch.device or None, default=None
+            Where to put the model (what torch accepts, or "auto"); the saved
+            ``device`` parameter if None.
 
         Returns
         -------
@@ -326,46 +394,45 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If a file is missing or corrupt, holds another estimator class, or
-            was written by a newer format version.
+            If a file is missing or corrupt, holds another estimator class, was
+            written by a newer format version, or its ``model.json`` does not
+            match its weights.
         """
         return load_model(path, cls, device=device)
 
     # -- prediction --------------------------------------------------------------
     @property
-    def module_(self):
-        """The fitted :class:`~moe_tabular._module.MaskedColumnAttention`."""
-        return self.net_.module_
+    def layout_(self):
+        """The token layout of the fitted module, one row per position.
+
+        A DataFrame indexed by column name (the features, then the target's
+        position) with ``kind`` ("categorical", "numeric", or the target's
+        name), ``n_categories``, ``shared`` (in the one shared vocabulary) and
+        ``first_token`` (token id of category 0; the MASK, MISSING and UNKNOWN
+        tokens sit just before it). Read from the module, which owns it.
+        """
+        check_is_fitted(self)
+        module = self.module_
+        kinds = np.where(self.tokenizer_.categorical_, "categorical", "numeric")
+        return pd.DataFrame(
+            {
+                "kind": [*kinds.tolist(), self._target.name],
+                "n_categories": module.n_categories.cpu().numpy(),
+                "shared": module.shared.cpu().numpy(),
+                "first_token": module.category_offsets.cpu().numpy(),
+            },
+            index=pd.Index(self._position_names(), name="column"),
+        )
 
     def _target_log_proba(self, X):
         """Log-probabilities of the target's categories, the target masked."""
-        check_is_fitted(self)
-        X_checkable = check_frame_columns(X)
-        validate_data(
-            self, X_checkable, dtype=None, ensure_all_finite="allow-nan", reset=False
+        codes = self._encode(X)
+        return column_log_proba(
+            float64_copy(self.module_),
+            codes,
+            codes.shape[1] - 1,
+            n_heads=self.n_heads,
         )
-        codes_X = self.tokenizer_._encode_checked(X)  # validated just above
-        module = self.module_
-        tokens_X = codes_X + module.category_offsets[:-1].cpu().numpy()
-        n_columns = tokens_X.shape[1] + 1
-        offset = int(module.category_offsets[-1])
-        n_target = int(module.n_categories[-1])
-        tokens = np.column_stack(
-            [tokens_X, np.full(len(tokens_X), offset + MASK, dtype=np.int64)]
-        )
-        chunk = max(1, _PREDICT_CELLS // (n_columns * n_columns * self.n_heads))
-        device = self.net_.device
-        # float64 copy: float32 sums vary in the last bits with the batch shape
-        # (BLAS kernels); predictions must not depend on which rows come along
-        module = copy.deepcopy(module).double()
-        outputs = []
-        with torch.inference_mode():
-            for start in range(0, len(tokens), chunk):
-                batch = torch.as_tensor(tokens[start : start + chunk], device=device)
-                logits = module(batch, columns=[n_columns - 1])[:, 0]
-                logits = logits[:, offset : offset + n_target]
-                outputs.append(torch.log_softmax(logits, dim=-1).cpu())
-        return torch.cat(outputs).numpy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -455,13 +522,23 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
         Smallest improvement of the validation target loss that counts.
-    device : {"cpu", "cuda", "auto"}, default="cpu"
-        Where to train and predict; "auto" picks CUDA when available.
+    device : str or torch.device, default="cpu"
+        Where to train and predict: anything :class:`torch.device` accepts
+        ("cpu", "cuda", "cuda:1", "mps", ...) or "auto" (CUDA when available).
+        Only the CPU is tested on hardware: ``device="cuda"`` runs the same
+        code but has not been measured on a GPU.
     random_state : int, RandomState instance or None, default=None
-        Seeds weights, shuffling and the validation split; an int makes a CPU fit
-        deterministic.
+        Seeds weights, shuffling, dropout and the validation split; an int makes
+        a CPU fit deterministic. Each fit draws from its own
+        :class:`torch.Generator`, so fits running at once in one process (threads)
+        do not disturb each other, and torch's global generator is untouched.
     verbose : int, default=0
         0: silent; 1 or more: an epoch table and a progress bar.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, multiplied into ``sample_weight``:
+        ``{label: weight}``, or "balanced" (``n_samples / (n_classes *
+        count)`` over the labelled rows), as in
+        :class:`~sklearn.ensemble.HistGradientBoostingClassifier`.
 
     Attributes
     ----------
@@ -473,8 +550,16 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         Column names seen during fit, when they are all strings.
     tokenizer_ : ColumnTokenizer
         The fitted tokenizer of ``X``.
-    net_ : skorch.NeuralNet
-        The trained skorch net; its ``module_`` is the torch model.
+    module_ : torch.nn.Module
+        The trained :class:`~moe_tabular._module.MaskedColumnAttention`, in eval
+        mode. Training ran through skorch, which the fitted model no longer holds.
+    layout_ : pandas.DataFrame
+        The token layout of ``module_``, one row per position (features, then
+        the target).
+    batch_size_ : int
+        Rows per gradient step used (``batch_size`` resolved).
+    learning_rate_ : float
+        Adam's (peak) learning rate used (``learning_rate`` resolved).
     history_ : pandas.DataFrame
         One row per epoch: ``train_loss``, ``valid_loss`` and
         ``valid_target_loss`` (with early stopping), ``dur``.
@@ -508,19 +593,99 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
     array(['warm', 'cold'], dtype='<U4')
     """
 
-    def _fit_target(self, y):
-        if pd.isna(y).any():
-            raise ValueError("Input y contains NaN or None; drop those rows first.")
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"y contains only one class ({encoder.classes_[0]!r}); a classifier "
-                "needs at least two classes."
+    _parameter_constraints: dict = {
+        **_BaseMoECBOW._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        d_embedding=32,
+        n_heads=4,
+        n_layers=1,
+        d_ffn=32,
+        dropout=0.1,
+        norm_first=False,
+        n_bins=10,
+        categorical_features="auto",
+        shared_vocabulary="auto",
+        handle_unknown="unknown_token",
+        min_frequency=5,
+        max_categories=None,
+        max_epochs=200,
+        batch_size="auto",
+        learning_rate="auto",
+        learning_rate_schedule="onecycle",
+        target_weight=1.0,
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        class_weight=None,
+    ):
+        super().__init__(
+            d_embedding=d_embedding,
+            n_heads=n_heads,
+            n_layers=n_layers,
+            d_ffn=d_ffn,
+            dropout=dropout,
+            norm_first=norm_first,
+            n_bins=n_bins,
+            categorical_features=categorical_features,
+            shared_vocabulary=shared_vocabulary,
+            handle_unknown=handle_unknown,
+            min_frequency=min_frequency,
+            max_categories=max_categories,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_schedule=learning_rate_schedule,
+            target_weight=target_weight,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.class_weight = class_weight
+
+    def _make_target(self):
+        return ClassTarget()
+
+    def _row_weights(self, target, target_codes, sample_weight):
+        if self.class_weight is None:
+            return sample_weight
+        labeled = target_codes >= 0
+        weights = np.ones(len(target_codes))
+        if self.class_weight == "balanced":
+            n_classes = target.n_categories
+            rows = np.ones(labeled.sum()) if sample_weight is None else sample_weight
+            rows = rows if sample_weight is None else rows[labeled]
+            counts = np.bincount(target_codes[labeled], rows, minlength=n_classes)
+            per_class = counts.sum() / (n_classes * np.maximum(counts, 1e-12))
+        else:
+            unknown = set(self.class_weight) - set(target.classes_.tolist())
+            if unknown:
+                raise ValueError(
+                    f"class_weight names classes {sorted(map(str, unknown))} that "
+                    f"are not in y (classes: {target.classes_.tolist()})."
+                )
+            per_class = np.array(
+                [float(self.class_weight.get(c, 1.0)) for c in target.classes_]
             )
-        classes = encoder.classes_
-        ordered = classes.dtype.kind in "iuf"
-        return encoder.transform(y), len(classes), ordered, {"classes_": classes}
+        weights[labeled] = per_class[target_codes[labeled]]
+        return weights if sample_weight is None else weights * sample_weight
+
+    @property
+    def classes_(self):
+        """Class labels (``classes_`` of the fitted target)."""
+        return self._target.classes_
 
     def predict_proba(self, X):
         """Class probabilities with the target column masked.
@@ -561,8 +726,8 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         y_pred : ndarray of shape (n_samples,)
             Labels taken from ``classes_``.
         """
-        check_is_fitted(self)
-        return self.classes_[self._target_log_proba(X).argmax(axis=1)]
+        log_proba = self._target_log_proba(X)
+        return self.classes_[log_proba.argmax(axis=1)]
 
 
 class MoECBOWRegressor(RegressorMixin, _BaseMoECBOW):
@@ -594,8 +759,10 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         Column names seen during fit, when they are all strings.
     tokenizer_ : ColumnTokenizer
         The fitted tokenizer of ``X``.
-    net_ : skorch.NeuralNet
-        The trained skorch net.
+    module_ : torch.nn.Module
+        The trained torch module.
+    layout_ : pandas.DataFrame
+        The token layout of ``module_``.
     history_ : pandas.DataFrame
         Per-epoch losses.
 
@@ -677,20 +844,13 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         )
         self.n_target_bins = n_target_bins
 
-    def _fit_target(self, y):
-        y = np.asarray(y, dtype=np.float64)
-        binner = ColumnTokenizer(n_bins=self.n_target_bins, categorical_features=None)
-        codes = binner.fit(y.reshape(-1, 1)).encode(y.reshape(-1, 1))[:, 0]
-        n_bins = int(binner.n_categories_[0])
-        counts = np.bincount(codes, minlength=n_bins)
-        # the mean as a sum of y / count: no overflow for targets near the float max
-        means = np.bincount(codes, weights=y / counts[codes], minlength=n_bins)
-        # an empty quantile bin (ties) predicts the midpoint of its edges
-        edges = getattr(binner.encoders_[0], "bin_edges_", None)
-        if edges is not None and (counts == 0).any():
-            mids = edges[0][1:] / 2 + edges[0][:-1] / 2
-            means = np.where(counts > 0, means, mids)
-        return codes, n_bins, True, {"target_bin_means_": means}
+    def _make_target(self):
+        return BinnedTarget(n_bins=self.n_target_bins)
+
+    @property
+    def target_bin_means_(self):
+        """Mean training target of each target bin."""
+        return self._target.bin_means_
 
     def predict(self, X):
         """Expected target under the predicted bin distribution.
@@ -703,5 +863,4 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
         return np.exp(self._target_log_proba(X)) @ self.target_bin_means_

@@ -1,16 +1,13 @@
 """MoECBOWImputer: the masked-column model fitted on ``X`` alone, as a transformer."""
 
 import numpy as np
-import pandas as pd
 from sklearn.base import OneToOneFeatureMixin, TransformerMixin
 from sklearn.preprocessing import KBinsDiscretizer
-from sklearn.utils.validation import (
-    _num_samples,
-    check_is_fitted,
-)
+from sklearn.utils.validation import check_is_fitted
 
 from ._estimators import _BaseMoECBOW
-from ._tokenizer import _numeric_values
+from ._targets import NoTarget
+from ._tokenizer import ColumnTokenizer, _numeric_values
 
 
 class MoECBOWImputer(OneToOneFeatureMixin, TransformerMixin, _BaseMoECBOW):
@@ -57,8 +54,10 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         Column names seen during fit, when they are all strings.
     tokenizer_ : ColumnTokenizer
         The fitted tokenizer of ``X``.
-    net_ : skorch.NeuralNet
-        The trained skorch net.
+    module_ : torch.nn.Module
+        The trained torch module.
+    layout_ : pandas.DataFrame
+        The token layout of ``module_``.
     history_ : pandas.DataFrame
         Per-epoch losses.
 
@@ -94,9 +93,7 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
     1  blue    L
     """
 
-    _placeholder_target = True  # read by the lens: the last position is no target
-
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the masked-column model on ``X``.
 
         Parameters
@@ -105,39 +102,27 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
             The table, missing cells included.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights, as for :meth:`MoECBOWClassifier.fit`.
 
         Returns
         -------
         self : MoECBOWImputer
             The fitted imputer.
         """
-        self._validate_params()
-        if self.early_stopping is True:
-            raise ValueError(
-                "MoECBOWImputer has no target column for early_stopping to monitor; "
-                "set early_stopping=False (or 'auto', which is off for the imputer) "
-                "and choose max_epochs."
-            )
-        try:
-            n_rows = _num_samples(X)
-        except TypeError:  # not a table: validate_data says so, with y aside
-            n_rows = 0
-        early_stopping = self.early_stopping
-        self.early_stopping = False  # "auto" means off: no target loss to monitor
-        try:
-            super().fit(X, np.zeros(n_rows))
-        finally:
-            self.early_stopping = early_stopping
-        self.bin_means_ = self._bin_means(X)
+        return super().fit(X, None, sample_weight=sample_weight)
+
+    def _make_target(self):
+        return NoTarget()
+
+    def _fit(self, X, y, sample_weight):
+        super()._fit(X, None, sample_weight)
+        self.bin_means_ = self._bin_means(X)  # X was validated just above
         return self
 
-    def _fit_target(self, y):
-        """One constant category: the placeholder column, its loss always 0."""
-        return np.zeros(len(y), dtype=np.int64), 1, False, {}
-
     def _bin_means(self, X):
-        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
-        codes = self.tokenizer_.encode(X)
+        frame = ColumnTokenizer._as_frame(X)
+        codes = self.tokenizer_._transform_frame(frame)
         means = []
         for j, encoder in enumerate(self.tokenizer_.encoders_):
             if self.tokenizer_.categorical_[j] or encoder is None:

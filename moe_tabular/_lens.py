@@ -14,36 +14,28 @@ The target position is appended last, as in training: the MASK token for the
 estimators, the constant placeholder token for the imputer (which has no target).
 """
 
-import copy
-import warnings
-
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.preprocessing import KBinsDiscretizer
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
+from ._inference import float64_copy, in_chunks, leave_one_out_log_proba
 from ._tokenizer import MASK, MISSING, N_RESERVED, UNKNOWN
-from ._validation import check_frame_columns
 
-_CELLS = 2**22  # floats per chunk of rows: bounds the memory of one forward pass
 RESERVED_LABELS = ("MASK", "MISSING", "UNKNOWN")  # codes -3, -2, -1
 
 
 # -- names and labels ------------------------------------------------------------
-def _has_target(model):
-    """False for the imputer, whose last position is a constant placeholder."""
-    return not getattr(model, "_placeholder_target", False)
-
-
 def column_names(model, *, placeholder=True):
     """Feature names, then the last position's: ``"target"`` (or, for the
     imputer, ``"(constant)"`` unless ``placeholder=False``), underscored if taken.
     """
     names = [str(name) for name in model.tokenizer_.get_feature_names_out()]
-    if _has_target(model) or placeholder:
-        last = "target" if _has_target(model) else "(constant)"
+    target = model._target
+    if target.has_target or placeholder:
+        last = target.name
         while last in names:
             last += "_"
         names.append(last)
@@ -85,47 +77,10 @@ def _category_labels(model, j):
     """Labels of the categories of position ``j`` (a feature or the target)."""
     if j < model.n_features_in_:
         return _feature_categories(model, j)[0]
-    if hasattr(model, "classes_"):
-        return [_format(c) for c in model.classes_]
-    means = model.target_bin_means_
-    return [f"bin {k} (mean {_format(m)})" for k, m in enumerate(means)]
+    return model._target.labels()
 
 
 # -- running the module ----------------------------------------------------------
-def _codes(model, X):
-    """Validated ``X`` -> codes of every position, the target position appended."""
-    check_is_fitted(model)
-    check_frame_columns(X)
-    validate_data(model, X, dtype=None, ensure_all_finite="allow-nan", reset=False)
-    with warnings.catch_warnings():  # the same warning was just given for the model
-        warnings.filterwarnings("ignore", message=".*feature names", module="sklearn")
-        codes = model.tokenizer_.encode(X)
-    target = MASK if _has_target(model) else 0
-    return np.column_stack([codes, np.full(len(codes), target, dtype=np.int64)])
-
-
-def _module64(model):
-    """A float64 copy of the fitted module: sums that do not depend on the batch.
-
-    float32 results vary in the last bits with the batch shape (BLAS kernels);
-    scores are summed over columns and compared across rows, so the lens runs
-    in float64. The module is small; ``model`` itself is left as it is.
-    """
-    return copy.deepcopy(model.module_).double()
-
-
-def _in_chunks(model, tokens, per_row, function):
-    """``function(batch_tensor)`` over chunks of rows, under ``inference_mode``."""
-    chunk = max(1, _CELLS // per_row)
-    device = model.net_.device
-    outputs = []
-    with torch.inference_mode():
-        for start in range(0, len(tokens), chunk):
-            batch = torch.as_tensor(tokens[start : start + chunk], device=device)
-            outputs.append(function(batch))
-    return outputs
-
-
 def masked_log_proba(model, X):
     """Log-probabilities of every column's categories, that column alone masked.
 
@@ -142,48 +97,33 @@ def masked_log_proba(model, X):
         ``log p(x_j = k | x_-j)`` in float64; the target (if any) masked in the
         context of every feature column.
     """
-    codes = _codes(model, X)
-    module = _module64(model)
-    offsets = module.category_offsets.cpu().numpy()
-    counts = module.n_categories.cpu().numpy()
-    n_columns, n_tokens = codes.shape[1], module.output.out_features
-    depth = n_columns if len(module.blocks) > 1 else 1  # deeper nets copy each row
-    per_row = n_columns * (n_columns * model.n_heads * depth + n_tokens)
-
-    def column_log_proba(batch):
-        logits = module.leave_one_out_logits(batch)  # (B, L, n_tokens)
-        return [
-            torch.log_softmax(logits[:, j, o : o + n], dim=-1).cpu().numpy()
-            for j, (o, n) in enumerate(zip(offsets, counts, strict=True))
-        ]
-
-    parts = _in_chunks(model, codes + offsets, per_row, column_log_proba)
-    log_proba = [np.concatenate([part[j] for part in parts]) for j in range(n_columns)]
-    return codes, log_proba
+    codes = model._encode(X)
+    module = float64_copy(model.module_)
+    return codes, leave_one_out_log_proba(module, codes, n_heads=model.n_heads)
 
 
 # -- 1. expert weights -----------------------------------------------------------
 def expert_weights(model, X, *, column=None, aggregate="mean"):
     """Mixture weights over columns of the masked ``column``; see the method."""
     names = column_names(model)
+    has_target = model._target.has_target
     if column is None:
-        if not _has_target(model):
+        if not has_target:
             raise ValueError(
                 f"{type(model).__name__} has no target column: pass column=, one of "
                 f"{names[:-1]}."
             )
         position = len(names) - 1
-    elif column in names[: None if _has_target(model) else -1]:
+    elif column in names[: None if has_target else -1]:
         position = names.index(column)
     else:
         raise ValueError(f"column={column!r} is not one of the columns {names}.")
     if aggregate not in ("mean", "rollout", None):
         raise ValueError(f"aggregate={aggregate!r} must be 'mean', 'rollout' or None.")
-    codes = _codes(model, X)
+    codes = model._encode(X)
     codes[:, position] = MASK
-    module = _module64(model)
+    module = float64_copy(model.module_)
     n_columns, n_layers = codes.shape[1], len(module.blocks)
-    tokens = codes + module.category_offsets.cpu().numpy()
 
     def gates_of(batch):
         _, gates = module(batch, columns=[position], return_gates=True)
@@ -195,7 +135,9 @@ def expert_weights(model, X, *, column=None, aggregate="mean"):
         return rows, full.cpu().numpy()  # (B, layers - 1, L, L)
 
     per_row = n_columns * n_columns * model.n_heads * n_layers
-    parts = _in_chunks(model, tokens, per_row, gates_of)
+    parts = [
+        part for _, part in in_chunks(module, codes, per_row=per_row, function=gates_of)
+    ]
     gates = np.concatenate([part[0] for part in parts])
     index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(codes))
     if aggregate is None:
@@ -351,6 +293,10 @@ class MoELensMixin:
     def _numeric_fill_values(self):
         """Value of each bin of each numeric feature for ``impute``; None: midpoints."""
         return None
+
+    def _position_names(self):
+        """Names of the module's positions: the features, then the target's."""
+        return column_names(self)
 
     def expert_weights(self, X, *, column=None, aggregate="mean"):
         """Mixture weights over the column experts used to predict a masked column.

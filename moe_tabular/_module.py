@@ -10,6 +10,7 @@ column ``i``; heads stack mixtures, layers mix them. This module imports torch o
 """
 
 import math
+from contextlib import nullcontext
 
 import torch
 from torch import nn
@@ -37,12 +38,15 @@ class Dropout(nn.Dropout):
     0.75
     """
 
+    generator: torch.Generator | None = None  # see set_generator of the model
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         trivial = not self.training or self.p in (0, 1)
         if trivial or self.inplace or x.device.type != "cpu":
             return super().forward(x)
         n = x.numel()
-        bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
+        bits = torch.empty((n + 3) // 4, dtype=torch.int64)
+        bits = bits.random_(-(2**63), None, generator=self.generator)
         threshold = round(self.p * 65536) - 32768
         # a float mask (bits - threshold + 1 clamped to [0, 1]): comparisons
         # and torch.where are several times slower than float arithmetic on CPU
@@ -208,93 +212,170 @@ class AttentionBlock(nn.Module):
         return self.norm2(x + self.dropout(self.ffn(x))), gates
 
 
-class MaskedColumnAttention(nn.Module):
-    """Bidirectional attention over the columns of a tokenized table.
+def token_layout(n_categories, shared):
+    """Token id of category 0 of every column, and the vocabulary size.
+
+    Each column owns ``N_RESERVED`` reserved tokens (MASK, MISSING, UNKNOWN)
+    just before its categories. Shared columns use one block (category ``k``
+    of each of them is the same token, as in the paper; they share the
+    reserved tokens too); every other column has a block of its own. The
+    shared block comes first.
 
     Parameters
     ----------
+    n_categories : sequence of int, length L
+        Number of categories (or bins) of each column.
+    shared : sequence of bool, length L
+        Which columns share the one vocabulary.
+
+    Returns
+    -------
+    category_offsets : list of int, length L
     n_tokens : int
-        Vocabulary size.
-    category_offsets : sequence of int, length L
-        Token id of category 0 of each column; its MASK token is 3 below.
+
+    Examples
+    --------
+    >>> token_layout([2, 3], [False, False])
+    ([3, 8], 11)
+    >>> token_layout([2, 3], [True, True])
+    ([3, 3], 6)
+    >>> token_layout([2, 3, 4], [True, False, True])
+    ([3, 10, 3], 13)
+    """
+    n_categories, shared = list(map(int, n_categories)), list(map(bool, shared))
+    if len(n_categories) != len(shared):
+        raise ValueError(f"{len(n_categories)=} and {len(shared)=} must match.")
+    sizes = [n for n, s in zip(n_categories, shared, strict=True) if s]
+    start = N_RESERVED + max(sizes) if sizes else 0
+    offsets = []
+    for n, is_shared in zip(n_categories, shared, strict=True):
+        if is_shared:
+            offsets.append(N_RESERVED)
+        else:
+            offsets.append(start + N_RESERVED)
+            start += N_RESERVED + n
+    return offsets, start
+
+
+class MaskedColumnAttention(nn.Module):
+    """Bidirectional attention over the columns of a tokenized table.
+
+    The module owns the token layout: it takes per-column codes (what
+    :class:`~moe_tabular.ColumnTokenizer` emits, the target appended) and adds
+    each column's offset itself, as rtdl's ``CategoricalFeatureTokenizer``
+    does. Code ``k >= 0`` is category ``k`` of its column; ``-3``, ``-2``,
+    ``-1`` are the column's MASK, MISSING and UNKNOWN tokens.
+
+    Parameters
+    ----------
     n_categories : sequence of int, length L
         Number of categories of each column: the output at column ``i`` scores
-        only tokens ``category_offsets[i] .. + n_categories[i] - 1``.
+        only its own categories.
+    shared : sequence of bool, length L
+        Columns that share one vocabulary (see :func:`token_layout`).
     d_embedding : int, default=20
     n_heads : int, default=5
     n_layers : int, default=1
     d_ffn : int, default=5
     dropout : float, default=0.1
     norm_first : bool, default=False
+    generator : torch.Generator, default=None
+        Draws the initial weights; torch's global generator when None.
+
+    Attributes
+    ----------
+    category_offsets : LongTensor of shape (L,)
+        Token id of category 0 of each column (a buffer).
+    n_tokens : int
+        Vocabulary size.
 
     Examples
     --------
     >>> import torch
     >>> model = MaskedColumnAttention(
-    ...     n_tokens=12, category_offsets=[3, 8], n_categories=[2, 4],
-    ...     d_embedding=8, n_heads=2)
-    >>> tokens = torch.tensor([[3, 9], [4, 5]])  # row 2: column 1 masked
-    >>> logits, gates = model(tokens, return_gates=True)
+    ...     n_categories=[2, 4], shared=[False, False], d_embedding=8, n_heads=2)
+    >>> model.category_offsets.tolist(), model.n_tokens
+    ([3, 8], 12)
+    >>> codes = torch.tensor([[0, 1], [1, -3]])  # row 2: column 1 masked
+    >>> logits, gates = model(codes, return_gates=True)
     >>> logits.shape, len(gates), gates[0].shape
     (torch.Size([2, 2, 12]), 1, torch.Size([2, 2, 2, 2]))
-    >>> model.leave_one_out_logits(tokens).shape
+    >>> model.leave_one_out_logits(codes).shape
     torch.Size([2, 2, 12])
     """
 
     def __init__(
         self,
         *,
-        n_tokens: int,
-        category_offsets,
         n_categories,
+        shared,
         d_embedding: int = 20,
         n_heads: int = 5,
         n_layers: int = 1,
         d_ffn: int = 5,
         dropout: float = 0.1,
         norm_first: bool = False,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        offsets = torch.as_tensor(category_offsets, dtype=torch.long)
-        counts = torch.as_tensor(n_categories, dtype=torch.long)
-        if offsets.shape != counts.shape or offsets.ndim != 1:
-            raise ValueError(f"{offsets.shape=} and {counts.shape=} must match.")
-        if int((offsets + counts).max()) > n_tokens:
-            raise ValueError(f"{n_tokens=} is smaller than the column vocabularies.")
+        offsets_list, n_tokens = token_layout(n_categories, shared)
+        offsets = torch.as_tensor(offsets_list, dtype=torch.long)
+        counts = torch.as_tensor(list(map(int, n_categories)), dtype=torch.long)
+        if offsets.ndim != 1 or len(offsets) == 0 or bool((counts < 0).any()):
+            raise ValueError(f"{n_categories=} must be non-negative, one per column.")
+        self.n_tokens = n_tokens
         n_columns = len(offsets)
         token_ids = torch.arange(n_tokens)
-        self.register_buffer("category_offsets", offsets)
+        # the layout, saved with the weights so that a loader can check it
         self.register_buffer("n_categories", counts)
-        self.register_buffer("mask_tokens", offsets - N_RESERVED)
+        self.register_buffer(
+            "shared", torch.as_tensor(list(map(bool, shared)), dtype=torch.bool)
+        )
+        # derived from the two above: not saved
+        self.register_buffer("category_offsets", offsets, persistent=False)
+        self.register_buffer("mask_tokens", offsets - N_RESERVED, persistent=False)
         self.register_buffer(  # (L, n_tokens): which outputs column i may score
             "output_mask",
             (token_ids >= offsets[:, None]) & (token_ids < (offsets + counts)[:, None]),
+            persistent=False,
         )
         # (L, K), K the largest vocabulary: token id of column i's k-th category
-        # (padding repeats a real id) and whether it is one; derived, not saved
+        # (padding repeats a real id) and whether it is one
         k = torch.arange(max(1, int(counts.max())))
         last = (counts[:, None] - 1).clamp_min(0)
         self.register_buffer(
             "column_tokens", offsets[:, None] + torch.minimum(k, last), persistent=False
         )
         self.register_buffer("column_valid", k < counts[:, None], persistent=False)
-        self.token_embedding = nn.Embedding(n_tokens, d_embedding)
-        self.column_embedding = nn.Parameter(torch.empty(n_columns, d_embedding))
-        self.blocks = nn.ModuleList(
-            AttentionBlock(
-                d_embedding=d_embedding,
-                n_heads=n_heads,
-                d_ffn=d_ffn,
-                dropout=dropout,
-                norm_first=norm_first,
+        # torch's layers draw default weights from the global generator; with a
+        # generator of our own they are redrawn below and the global one is
+        # left as it was
+        own = generator is not None
+        keep = torch.random.fork_rng(devices=[]) if own else nullcontext()
+        with keep:
+            self.token_embedding = nn.Embedding(n_tokens, d_embedding)
+            self.column_embedding = nn.Parameter(torch.empty(n_columns, d_embedding))
+            self.blocks = nn.ModuleList(
+                AttentionBlock(
+                    d_embedding=d_embedding,
+                    n_heads=n_heads,
+                    d_ffn=d_ffn,
+                    dropout=dropout,
+                    norm_first=norm_first,
+                )
+                for _ in range(n_layers)
             )
-            for _ in range(n_layers)
-        )
-        self.final_norm = nn.LayerNorm(d_embedding, eps=1e-6) if norm_first else None
-        self.output = nn.Linear(d_embedding, n_tokens)
-        self.reset_parameters()
+            self.final_norm = (
+                nn.LayerNorm(d_embedding, eps=1e-6) if norm_first else None
+            )
+            self.output = nn.Linear(d_embedding, n_tokens)
+        self.reset_parameters(generator)
 
-    def reset_parameters(self) -> None:
+    def tokens(self, codes):
+        """Global token ids of per-column ``codes`` (batch, L)."""
+        return codes + self.category_offsets
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Keras' initialisers, which the paper's results depend on.
 
         Embeddings uniform(-0.05, 0.05), position embeddings and dense layers
@@ -302,12 +383,17 @@ class MaskedColumnAttention(nn.Module):
         projections are glorot on their ``d x d`` matrices, where Keras'
         ``MultiHeadAttention`` computes the fans on ``(d, heads, d_head)``
         kernels (a smaller scale; ``benchmarks/paper_reference.py`` has it).
+
+        Parameters
+        ----------
+        generator : torch.Generator, default=None
+            Draws the weights; torch's global generator when None.
         """
-        nn.init.uniform_(self.token_embedding.weight, -0.05, 0.05)
-        nn.init.xavier_uniform_(self.column_embedding)
+        nn.init.uniform_(self.token_embedding.weight, -0.05, 0.05, generator=generator)
+        nn.init.xavier_uniform_(self.column_embedding, generator=generator)
         for module in self.modules():
             if isinstance(module, nn.Linear):
-                nn.init.xavier_uniform_(module.weight)
+                nn.init.xavier_uniform_(module.weight, generator=generator)
                 nn.init.zeros_(module.bias)
             elif isinstance(module, nn.LayerNorm):
                 module.reset_parameters()
@@ -346,12 +432,25 @@ class MaskedColumnAttention(nn.Module):
         logits = logits.masked_fill(~self.column_valid.T[:, None], float("-inf"))
         return logits.permute(1, 2, 0)
 
-    def forward(self, tokens, columns=None, return_gates=False):
-        """Logits for the given (partly masked) tokens.
+    def set_generator(self, generator: torch.Generator | None) -> None:
+        """Draw every dropout mask from ``generator`` (None: torch's global one).
+
+        One generator per fit keeps fits that run at once in one process
+        (threads) independent and reproducible. On CPU only: other devices use
+        torch's own dropout and its global generator.
+        """
+        for module in self.modules():
+            if isinstance(module, Dropout):
+                module.generator = generator
+
+    def forward(self, codes, columns=None, return_gates=False):
+        """Logits for the given (partly masked) per-column codes.
 
         Parameters
         ----------
-        tokens : LongTensor of shape (batch, L)
+        codes : LongTensor of shape (batch, L)
+            Category index of each column, or -3 (MASK), -2 (MISSING), -1
+            (UNKNOWN).
         columns : sequence of int, default=None
             Positions to score; all of them when None.
         return_gates : bool, default=False
@@ -364,7 +463,7 @@ class MaskedColumnAttention(nn.Module):
             Shape (batch, n_heads, L, L); the last layer's has only the asked
             ``columns`` as rows. Only when ``return_gates`` is True.
         """
-        x = self.token_embedding(tokens) + self.column_embedding
+        x = self.token_embedding(self.tokens(codes)) + self.column_embedding
         if columns is not None:
             columns = torch.as_tensor(columns, dtype=torch.long, device=x.device)
         all_gates = []
@@ -376,7 +475,7 @@ class MaskedColumnAttention(nn.Module):
         logits = self._logits(x, columns)
         return (logits, all_gates) if return_gates else logits
 
-    def leave_one_out_logits(self, tokens, by_column=False):
+    def leave_one_out_logits(self, codes, by_column=False):
         """Logits of every column predicted from all the others (it alone masked).
 
         The masked-column objective of one row in one call. A single layer uses
@@ -385,7 +484,8 @@ class MaskedColumnAttention(nn.Module):
 
         Parameters
         ----------
-        tokens : LongTensor of shape (batch, L)
+        codes : LongTensor of shape (batch, L)
+            Per-column codes, as for :meth:`forward`.
         by_column : bool, default=False
             Score each column's own categories only (what training needs).
 
@@ -400,6 +500,7 @@ class MaskedColumnAttention(nn.Module):
             ``by_column`` logits are a view of a class-first (K, batch, L)
             tensor: ``logits.permute(2, 0, 1)`` is contiguous.
         """
+        tokens = self.tokens(codes)
         n_rows, n_columns = tokens.shape
         logits = self._column_logits if by_column else self._logits
         if len(self.blocks) == 1:

@@ -12,10 +12,11 @@ A saved model is a folder of two files:
     ``target_bin_means_``), ``n_features_in_``/``feature_names_in_``, the token
     layout of the module, the training history and the SHA-256 of the weights.
 
-Loading rebuilds the sklearn encoders from their saved state, builds the net
-as ``fit`` does and loads the weights into it. It never unpickles anything:
-class names are looked up in fixed tables, arrays are rebuilt from lists with
-plain numpy dtypes.
+Loading rebuilds the sklearn encoders and the target from their saved state,
+checks them against the shapes and layout stored with the weights, builds the
+torch module only (no training machinery) and loads the weights into it. It never
+unpickles anything: class names are looked up in fixed tables, arrays are rebuilt
+from lists with plain numpy dtypes. Loading takes time linear in the vocabulary.
 """
 
 import hashlib
@@ -29,12 +30,15 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder
-from skorch.history import History
 
+from ._inference import resolve_device
+from ._module import MaskedColumnAttention
+from ._targets import BinnedTarget, ClassTarget, NoTarget
 from ._tokenizer import ColumnTokenizer
+from ._version import __version__
 
 FORMAT = "moe_tabular"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the module owns its layout (n_categories, shared)
 CONFIG_FILE = "model.json"
 WEIGHTS_FILE = "model.safetensors"
 _ARRAY_KINDS = set("biufUO")  # bool, int, uint, float, str, object (scalars only)
@@ -167,13 +171,16 @@ def _ordinal_encoder(state):
     """Refit an OrdinalEncoder to the saved categories, infrequent ones included.
 
     Every category is seen twice and every infrequent one once, under
-    ``min_frequency=2``: sklearn's own fit then rebuilds the exact mapping.
+    ``min_frequency=2``: sklearn's own fit then rebuilds the exact mapping, in
+    time linear in the number of categories (set lookups, no pairwise scan).
     """
     categories = from_json(state["categories"])
     infrequent = from_json(state["infrequent"])
     infrequent = [] if infrequent is None else list(infrequent)
+    rare = {v for v in infrequent if not pd.isna(v)}
+    rare_missing = any(pd.isna(v) for v in infrequent)
     counts = [
-        1 if any(_same_values([c], [i]) for i in infrequent) else 2 for c in categories
+        1 if (rare_missing if pd.isna(c) else c in rare) else 2 for c in categories
     ]
     values = np.repeat(categories, counts).reshape(-1, 1)
     params = from_json(state["params"])
@@ -252,7 +259,38 @@ def _json_params(estimator):
     params = estimator.get_params(deep=False)
     if not isinstance(params.get("random_state"), (int, np.integer, type(None))):
         params["random_state"] = None  # a RandomState instance has no JSON form
+    if not isinstance(params.get("device"), str):
+        params["device"] = str(params["device"])  # a torch.device
     return to_json(params, "the hyperparameters")
+
+
+def _target_state(target):
+    state = dict(target.state())
+    if "binner" in state:
+        state["binner"] = _tokenizer_state(state["binner"])
+    return to_json(state, "the target")
+
+
+_TARGETS = {"classes": ClassTarget, "bins": BinnedTarget, "none": NoTarget}
+
+
+def _rebuild_target(state):
+    state = from_json(state)
+    if not isinstance(state, dict) or state.get("kind") not in _TARGETS:
+        raise ValueError(f"bad target state {state!r:.80}")
+    if "binner" in state:
+        state["binner"] = _rebuild_tokenizer(state["binner"])
+    return _TARGETS[state["kind"]].from_state(state)
+
+
+# attributes of the estimator saved beside the tokenizer, target and module
+_ATTRIBUTES = (
+    "n_features_in_",
+    "feature_names_in_",
+    "batch_size_",
+    "learning_rate_",
+    "bin_means_",
+)
 
 
 def save_model(estimator, path):
@@ -260,7 +298,7 @@ def save_model(estimator, path):
 
     Parameters
     ----------
-    estimator : MoECBOWClassifier or MoECBOWRegressor
+    estimator : MoECBOWClassifier, MoECBOWRegressor or MoECBOWImputer
         A fitted estimator.
     path : str or path-like
         Folder to write ``model.json`` and ``model.safetensors`` into; created
@@ -271,22 +309,18 @@ def save_model(estimator, path):
     path : pathlib.Path
         The folder.
     """
-    from . import __version__
-
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"path={str(path)!r} is a file; save needs a folder.")
-    skip = {"tokenizer_", "net_", "history_"}
     attributes = {
-        key: to_json(value, key)
-        for key, value in vars(estimator).items()
-        if key.endswith("_") and not key.startswith("_") and key not in skip
+        key: to_json(getattr(estimator, key), key)
+        for key in _ATTRIBUTES
+        if hasattr(estimator, key)
     }
-    module = estimator.net_.module_
+    module = estimator.module_
     layout = {
-        "n_tokens": int(module.output.out_features),
-        "category_offsets": module.category_offsets.tolist(),
         "n_categories": module.n_categories.tolist(),
+        "shared": module.shared.tolist(),
     }
     history = [
         {k: to_json(v, "history_") for k, v in row.items()}
@@ -300,6 +334,7 @@ def save_model(estimator, path):
         "params": _json_params(estimator),
         "attributes": attributes,
         "tokenizer": _tokenizer_state(estimator.tokenizer_),
+        "target": _target_state(estimator._target),
         "layout": layout,
         "history": history,
     }
@@ -324,16 +359,27 @@ def _read_config(path, cls):
         raise ValueError(f"Cannot read {str(config_path)!r}: {exc}.") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{str(config_path)!r} is not valid JSON ({exc}).") from None
+    except RecursionError:
+        raise ValueError(
+            f"{str(config_path)!r} is nested too deeply to be a saved model."
+        ) from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ValueError(f"{str(config_path)!r} is not a saved moe_tabular model.")
     version = config.get("format_version")
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ValueError(f"{str(config_path)!r} has a bad format_version={version!r}.")
     if version > FORMAT_VERSION:
         raise ValueError(
             f"{str(config_path)!r} has format_version={version}, newer than this "
             f"release reads ({FORMAT_VERSION}); it was saved by moe_tabular "
             f"{config.get('moe_tabular_version')!r}: upgrade moe_tabular."
+        )
+    if version < FORMAT_VERSION:
+        raise ValueError(
+            f"{str(config_path)!r} has format_version={version}, written by "
+            f"moe_tabular {config.get('moe_tabular_version')!r} before the module "
+            "owned its token layout; this release reads version "
+            f"{FORMAT_VERSION} only: refit the model and save it again."
         )
     if config.get("estimator") != cls.__name__:
         raise ValueError(
@@ -352,7 +398,7 @@ def load_model(path, cls, *, device=None):
         The folder given to :func:`save_model`.
     cls : type
         The estimator class the folder must hold.
-    device : {"cpu", "cuda", "auto"}, default=None
+    device : str, torch.device or None, default=None
         Overrides the saved ``device`` parameter.
 
     Returns
@@ -380,11 +426,47 @@ def load_model(path, cls, *, device=None):
         ) from None
     try:
         return _rebuild(config, state, cls, device)
-    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        RuntimeError,
+        IndexError,
+        RecursionError,
+    ) as exc:
         raise ValueError(
             f"{str(path)!r} holds a corrupt or incompatible model: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _check_layout(estimator, tokenizer, target, layout, state):
+    """``model.json``'s tokenizer, target and layout against the weights."""
+    n_categories = [int(n) for n in layout["n_categories"]]
+    shared = [bool(s) for s in layout["shared"]]
+    n_features = int(estimator.n_features_in_)
+    if tokenizer.n_features_in_ != n_features or len(tokenizer.encoders_) != n_features:
+        raise ValueError("the tokenizer does not have one encoder per column")
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None and len(names) != n_features:
+        raise ValueError("feature_names_in_ does not name every column")
+    if len(n_categories) != n_features + 1 or len(shared) != n_features + 1:
+        raise ValueError("the layout does not have one entry per column and the target")
+    if n_categories[:-1] != tokenizer.n_categories_.tolist():
+        raise ValueError(
+            f"the tokenizer's categories per column {tokenizer.n_categories_.tolist()} "
+            f"do not match the network's {n_categories[:-1]}"
+        )
+    if n_categories[-1] != target.n_categories:
+        raise ValueError(
+            f"the target has {target.n_categories} categories (classes or bins), "
+            f"the network {n_categories[-1]}"
+        )
+    for key, value in (("n_categories", n_categories), ("shared", shared)):
+        saved = state.get(key)
+        if saved is None or saved.tolist() != value:
+            raise ValueError(f"the weights' {key} do not match model.json's layout")
 
 
 def _rebuild(config, state, cls, device):
@@ -396,26 +478,32 @@ def _rebuild(config, state, cls, device):
         raise ValueError(f"parameters {sorted(unknown)} unknown to this release")
     estimator = cls(**params)
     estimator._validate_params()
-    for key, value in config["attributes"].items():
-        if not _is_fitted_name(key):
-            raise ValueError(f"bad attribute {key!r}")
+    attributes = config["attributes"]
+    if not set(attributes) <= set(_ATTRIBUTES) or "n_features_in_" not in attributes:
+        raise ValueError(f"bad attributes {sorted(attributes)}")
+    for key, value in attributes.items():
         setattr(estimator, key, from_json(value))
-    estimator.tokenizer_ = _rebuild_tokenizer(config["tokenizer"])
-    layout = from_json(config["layout"])
-    net = estimator._make_net(
-        layout,
-        n_train_rows=1,
-        early_stopping=False,
-        stratify=False,
-        device=estimator._resolve_device(),
-        seed=0,
+    tokenizer = _rebuild_tokenizer(config["tokenizer"])
+    target = _rebuild_target(config["target"])
+    if type(target) is not type(estimator._make_target()):
+        raise ValueError(f"a {type(target).__name__} does not fit {cls.__name__}")
+    layout = config["layout"]
+    _check_layout(estimator, tokenizer, target, layout, state)
+    module = MaskedColumnAttention(
+        n_categories=layout["n_categories"],
+        shared=layout["shared"],
+        d_embedding=estimator.d_embedding,
+        n_heads=estimator.n_heads,
+        n_layers=estimator.n_layers,
+        d_ffn=estimator.d_ffn,
+        dropout=estimator.dropout,
+        norm_first=estimator.norm_first,
+        generator=torch.Generator(),  # the initial weights are overwritten
     )
-    with torch.random.fork_rng():  # the random initial weights are overwritten
-        net.initialize()
-    net.module_.load_state_dict(state, strict=True)
-    net.module_.eval()
+    module.load_state_dict(state, strict=True)
     records = [from_json(row) for row in config["history"]]
-    net.history = History(records)
-    estimator.net_ = net
+    estimator.tokenizer_ = tokenizer
+    estimator._target = target
+    estimator.module_ = module.to(resolve_device(estimator.device)).eval()
     estimator.history_ = pd.DataFrame(records)
     return estimator

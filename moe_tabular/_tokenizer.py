@@ -2,12 +2,12 @@
 
 Categorical columns go through sklearn's :class:`~sklearn.preprocessing.OrdinalEncoder`,
 numeric columns through :class:`~sklearn.preprocessing.KBinsDiscretizer` (quantile
-bins). Each column owns three reserved tokens placed just before its categories::
+bins). Every cell becomes a per-column code, what the model eats::
 
-    token = category_offsets_[j] + code
-    code  = -3 (MASK), -2 (MISSING), -1 (UNKNOWN), 0 .. n_categories_[j] - 1
+    code = -3 (MASK), -2 (MISSING), -1 (UNKNOWN), 0 .. n_categories_[j] - 1
 
-This module never imports torch.
+The model (:class:`~moe_tabular._module.MaskedColumnAttention`) owns the token
+layout: it adds each column's offset itself. This module never imports torch.
 """
 
 import numbers
@@ -24,6 +24,7 @@ from sklearn.base import (
 from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
+    _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
@@ -32,43 +33,6 @@ from ._validation import check_frame_columns
 
 MASK, MISSING, UNKNOWN = -3, -2, -1
 N_RESERVED = 3
-
-
-def token_layout(n_categories, *, shared):
-    """Token id of category 0 of every column, and the vocabulary size.
-
-    Parameters
-    ----------
-    n_categories : array-like of int, shape (n_columns,)
-        Number of categories (or bins) of each column.
-    shared : bool or array-like of bool, shape (n_columns,)
-        Columns that share one vocabulary (category ``k`` of each of them is the
-        same token, as in the paper; they share the reserved tokens too); the
-        others get a block of their own. The shared block comes first.
-
-    Returns
-    -------
-    category_offsets : ndarray of shape (n_columns,)
-    n_tokens : int
-
-    Examples
-    --------
-    >>> token_layout([2, 3], shared=False)
-    (array([3, 8]), 11)
-    >>> token_layout([2, 3], shared=True)
-    (array([3, 3]), 6)
-    >>> token_layout([2, 3, 4], shared=[True, False, True])
-    (array([ 3, 10,  3]), 13)
-    """
-    n_categories = np.asarray(n_categories, dtype=np.int64)
-    shared = np.broadcast_to(np.asarray(shared, dtype=bool), n_categories.shape)
-    offsets = np.full(len(n_categories), N_RESERVED, dtype=np.int64)
-    start = N_RESERVED + n_categories[shared].max() if shared.any() else 0
-    blocks = n_categories[~shared] + N_RESERVED
-    offsets[~shared] = (
-        start + N_RESERVED + np.concatenate([[0], np.cumsum(blocks)[:-1]])
-    )
-    return offsets, int(start + blocks.sum())
 
 
 def _column_label(frame, j):
@@ -154,9 +118,10 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     numeric columns are cut into ``n_bins`` quantile bins with
     :class:`~sklearn.preprocessing.KBinsDiscretizer`, or, when they hold at most
     ``n_bins`` distinct values (small integer codes, flags), get one token per value.
-    Every column also has three reserved tokens: MASK (used by the model), MISSING
-    (NaN, None or ``pd.NA``, at fit or transform time) and UNKNOWN (a category never
-    seen during fit).
+    Every column also has three reserved codes: -3 MASK (used by the model), -2
+    MISSING (NaN, None or ``pd.NA``, at fit or transform time) and -1 UNKNOWN (a
+    category never seen during fit). The output is what the model eats: per-column
+    codes, to which the model adds each column's token offset itself.
 
     Parameters
     ----------
@@ -169,11 +134,6 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         named are numeric. ``None`` means no categorical column.
     n_bins : int, default=10
         Number of quantile bins of a numeric column.
-    shared_vocabulary : "auto" or bool, default="auto"
-        If True, category (or bin) ``k`` of every column is one token, as in the
-        paper; if False, every column has tokens of its own. "auto": the numeric
-        columns, whose bins are ordered, share one vocabulary (bin ``k`` of each
-        is one token) and every categorical column has its own.
     handle_unknown : {"unknown_token", "error"}, default="unknown_token"
         What a category not seen during fit becomes at transform time.
     min_frequency : int or float, default=None
@@ -195,15 +155,8 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         One :class:`~sklearn.preprocessing.OrdinalEncoder` or
         :class:`~sklearn.preprocessing.KBinsDiscretizer` per column (``None`` for a
         numeric column with no value).
-    shared_ : ndarray of bool, shape (``n_features_in_``,)
-        Which columns use the shared vocabulary.
     n_categories_ : ndarray of int, shape (``n_features_in_``,)
-        Number of categories or bins of each column (reserved tokens excluded).
-    category_offsets_ : ndarray of int, shape (``n_features_in_``,)
-        Token id of category 0 of each column; the MASK, MISSING and UNKNOWN
-        tokens of column ``j`` are ``category_offsets_[j] - 3, -2, -1``.
-    n_tokens_ : int
-        Size of the vocabulary.
+        Number of categories or bins of each column (reserved codes excluded).
 
     See Also
     --------
@@ -216,17 +169,16 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     >>> X = pd.DataFrame({"city": ["Oslo", "Rome", None], "temp": [3.5, 21.0, 14.2]})
     >>> tokenizer = ColumnTokenizer(n_bins=2).fit(X)
     >>> tokenizer.transform(X)
-    array([[8, 3],
-           [9, 4],
-           [6, 4]])
+    array([[ 0,  0],
+           [ 1,  1],
+           [-2,  1]])
     >>> tokenizer.transform(pd.DataFrame({"city": ["Paris"], "temp": [None]}))
-    array([[7, 1]])
+    array([[-1, -2]])
     """
 
     _parameter_constraints: dict = {
         "categorical_features": [StrOptions({"auto"}), "array-like", None],
         "n_bins": [Interval(numbers.Integral, 2, None, closed="left")],
-        "shared_vocabulary": ["boolean", StrOptions({"auto"})],
         "handle_unknown": [StrOptions({"unknown_token", "error"})],
         "min_frequency": [
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -241,14 +193,12 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         *,
         categorical_features="auto",
         n_bins=10,
-        shared_vocabulary="auto",
         handle_unknown="unknown_token",
         min_frequency=None,
         max_categories=None,
     ):
         self.categorical_features = categorical_features
         self.n_bins = n_bins
-        self.shared_vocabulary = shared_vocabulary
         self.handle_unknown = handle_unknown
         self.min_frequency = min_frequency
         self.max_categories = max_categories
@@ -318,7 +268,7 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             f"indices or booleans; got {self.categorical_features!r}."
         )
 
-    def _fit_column(self, series, is_categorical, label):
+    def _fit_column(self, series, is_categorical, label, sample_weight=None):
         if is_categorical:
             values = _categorical_values(series, label).reshape(-1, 1)
             encoder = OrdinalEncoder(
@@ -331,7 +281,8 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             codes = encoder.transform(values)
             return encoder, int(codes.max(initial=-1)) + 1
         values = _numeric_values(series, label)
-        finite = values[~np.isnan(values)].reshape(-1, 1)
+        present = ~np.isnan(values)
+        finite = values[present].reshape(-1, 1)
         if len(finite) == 0:
             return None, 0
         if len(np.unique(finite)) <= self.n_bins:
@@ -347,7 +298,10 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 strategy="quantile",
                 quantile_method="averaged_inverted_cdf",
                 subsample=None,
-            ).fit(finite)
+            ).fit(
+                finite,
+                sample_weight=None if sample_weight is None else sample_weight[present],
+            )
         # sklearn drops bins narrower than 1e-8, all of them for a column whose
         # values span less: its values then share bin 0
         return encoder, max(1, int(encoder.n_bins_[0]))
@@ -375,7 +329,7 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return codes
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Learn the categories and bin edges of every column.
 
         Parameters
@@ -385,6 +339,9 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             under ``categorical_features="auto"``.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights: quantile bins are weighted quantiles, and rows of
+            weight 0 are left out (as if removed).
 
         Returns
         -------
@@ -392,27 +349,35 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             The fitted tokenizer.
         """
         frame = self._frame(X, reset=True)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, frame)
+        return self._fit_frame(frame, sample_weight)
+
+    def _fit_frame(self, frame, sample_weight=None):
+        """:meth:`fit` on a frame its caller validated as :meth:`fit` does.
+
+        The caller sets ``n_features_in_`` (and ``feature_names_in_``) first.
+        """
+        if sample_weight is not None:
+            kept = sample_weight > 0
+            frame, sample_weight = frame.iloc[kept], sample_weight[kept]
         self.categorical_ = self._resolve_categorical(frame)
         encoders, n_categories = [], []
         for j in range(frame.shape[1]):
             encoder, n_cats = self._fit_column(
-                frame.iloc[:, j], self.categorical_[j], _column_label(frame, j)
+                frame.iloc[:, j],
+                self.categorical_[j],
+                _column_label(frame, j),
+                sample_weight,
             )
             encoders.append(encoder)
             n_categories.append(n_cats)
         self.encoders_ = encoders
         self.n_categories_ = np.asarray(n_categories, dtype=np.int64)
-        if self.shared_vocabulary == "auto":
-            self.shared_ = ~self.categorical_
-        else:
-            self.shared_ = np.full(frame.shape[1], bool(self.shared_vocabulary))
-        self.category_offsets_, self.n_tokens_ = token_layout(
-            self.n_categories_, shared=self.shared_
-        )
         return self
 
-    def encode(self, X):
-        """Per-column codes: the category index, or -3/-2/-1 for MASK/MISSING/UNKNOWN.
+    def transform(self, X):
+        """Per-column codes: what the model eats.
 
         Parameters
         ----------
@@ -422,39 +387,25 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         codes : ndarray of int64, shape (n_samples, ``n_features_in_``)
+            The category (or bin) index of each cell, or -2 (MISSING) and -1
+            (UNKNOWN); -3 (MASK) is the model's own.
         """
         check_is_fitted(self)
-        return self._encode_checked(self._frame(X, reset=False))
+        return self._transform_frame(self._frame(X, reset=False))
 
-    def _encode_checked(self, X):
-        """:meth:`encode` for an ``X`` its caller validated as :meth:`encode` does.
+    def _transform_frame(self, frame):
+        """:meth:`transform` for a frame its caller validated as it does.
 
         An estimator validates its input itself; validating again here would
         repeat sklearn's feature-name warnings, and silencing them would take
         ``warnings.catch_warnings``, which is not thread-safe.
         """
-        frame = self._as_frame(X)
         codes = np.empty(frame.shape, dtype=np.int64)
         for j in range(frame.shape[1]):
             codes[:, j] = self._encode_column(
                 frame.iloc[:, j], j, _column_label(frame, j)
             )
         return codes
-
-    def transform(self, X):
-        """Map every cell to its token id.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, ``n_features_in_``)
-            The table.
-
-        Returns
-        -------
-        tokens : ndarray of int64, shape (n_samples, ``n_features_in_``)
-            Token ids in ``[0, n_tokens_)``.
-        """
-        return self.encode(X) + self.category_offsets_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from moe_tabular import MoECBOWClassifier
 
@@ -54,14 +55,45 @@ def test_multiclass_probabilities_align_with_classes():
     assert (model.predict(X) == y).mean() > 0.95
 
 
-def test_nan_in_target_is_rejected():
-    X = np.zeros((6, 2))
-    with pytest.raises(ValueError, match="Input y contains NaN"):
-        MoECBOWClassifier().fit(X, np.array([0, 1, np.nan, 0, 1, 0]))
-    with pytest.raises(ValueError, match="Input y contains NaN"):
-        MoECBOWClassifier().fit(
-            X, np.array(["a", "b", None, "a", "b", "a"], dtype=object)
-        )
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([0, 1, np.nan, 0, 1, np.nan]),
+        np.array(["a", "b", None, "a", "b", None], dtype=object),
+        pd.array(["a", "b", pd.NA, "a", "b", pd.NA], dtype="string"),
+        pd.Series(["a", "b", None, "a", "b", None], dtype="category"),
+    ],
+    ids=["nan", "none", "string-na", "category-none"],
+)
+def test_unlabeled_rows_are_kept_out_of_the_classes(y):
+    X = np.arange(12.0).reshape(6, 2)
+    model = MoECBOWClassifier(max_epochs=2, random_state=0).fit(X, y)
+    assert len(model.classes_) == 2
+    assert not pd.isna(model.classes_).any()
+    assert set(model.predict(X)) <= set(model.classes_)
+
+
+def test_minus_one_stays_a_class():
+    X = np.arange(8.0).reshape(4, 2)
+    model = MoECBOWClassifier(max_epochs=1, random_state=0)
+    assert model.fit(X, [-1, 1, -1, 1]).classes_.tolist() == [-1, 1]
+
+
+def test_unlabeled_rows_train_the_feature_columns_only(frame_and_target):
+    from moe_tabular._engine import masked_column_loss
+
+    X, y = frame_and_target
+    model = MoECBOWClassifier(max_epochs=1, random_state=0).fit(X, y)
+    codes = torch.as_tensor(model._encode(X.head(8)))  # the target masked
+    logits = model.module_.leave_one_out_logits(codes, by_column=True)
+    _, losses, counted = masked_column_loss(model.module_, logits, codes)
+    assert (counted[:, -1] == 0).all() and (losses[:, -1] == 0).all()
+    assert (counted[:, :-1] > 0).any()
+
+
+def test_only_unlabeled_rows_is_a_clear_error():
+    with pytest.raises(ValueError, match="only one class.*unlabeled"):
+        MoECBOWClassifier().fit(np.zeros((4, 2)), np.array([np.nan, np.nan, 1, 1]))
 
 
 def test_single_class_is_rejected():

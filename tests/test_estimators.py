@@ -148,7 +148,7 @@ def test_predict_time_column_errors_name_the_column(fitted):
     [
         ({"n_heads": 0}, "n_heads"),
         ({"dropout": 1.5}, "dropout"),
-        ({"device": "tpu"}, "device"),
+        ({"device": 3.5}, "device"),
         ({"learning_rate": -1.0}, "learning_rate"),
         ({"categorical_features": "some"}, "categorical_features"),
         ({"handle_unknown": "ignore"}, "handle_unknown"),
@@ -170,10 +170,24 @@ def test_heads_must_divide_embedding(Estimator):
 def test_cuda_request_without_cuda_is_a_clear_error(Estimator):
     import torch
 
-    if torch.cuda.is_available():  # pragma: no cover - CI has no GPU
-        pytest.skip("a GPU is present; covered by the GPU run")
-    with pytest.raises(ValueError, match="CUDA is not available"):
-        Estimator(device="cuda").fit(np.zeros((4, 2)), np.array([0, 1, 0, 1]))
+    X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
+    if not torch.cuda.is_available():  # CI has no GPU
+        with pytest.raises(ValueError, match="cuda is not available"):
+            Estimator(device="cuda").fit(X, y)
+    with pytest.raises(ValueError, match="device='tpu' is not a device torch knows"):
+        Estimator(device="tpu").fit(X, y)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cpu:0", "auto"])
+def test_device_accepts_what_torch_accepts(device):
+    import torch
+
+    X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
+    for given in (device, torch.device("cpu")):
+        model = MoECBOWClassifier(device=given, max_epochs=1, random_state=0)
+        model.fit(X, y)
+        if not torch.cuda.is_available():
+            assert next(model.module_.parameters()).device.type == "cpu"
 
 
 def test_failed_calls_leave_a_fitted_model_unchanged(fitted):
@@ -228,9 +242,8 @@ def test_auto_learning_rate_scales_with_the_batch(
         learning_rate=learning_rate,
         random_state=0,
     ).fit(frame, target_for(Estimator, target))
-    assert model.net_.lr == pytest.approx(expected)
-    (schedule,) = [cb for name, cb in model.net_.callbacks_ if name == "LRScheduler"]
-    assert schedule.kwargs["max_lr"] == pytest.approx(expected)
+    assert model.learning_rate_ == pytest.approx(expected)
+    assert model.batch_size_ == (60 if batch_size == "auto" else batch_size)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -262,18 +275,21 @@ def test_early_stopping_restores_the_best_epochs_weights(frame_and_target):
         early_stopping=True,
         n_iter_no_change=3,
     ).fit(frame, target)
+    from skorch.dataset import Dataset, ValidSplit
+
     # rebuild the validation rows (the split is seeded) and score the final weights
-    codes = np.searchsorted(model.classes_, target)
-    offset = int(model.module_.category_offsets[-1])
-    tokens = np.column_stack([model.tokenizer_.transform(frame), offset + codes])
-    _, valid = model.net_.get_split_datasets(
-        torch.as_tensor(tokens), torch.as_tensor(codes)
-    )
+    target_codes = np.searchsorted(model.classes_, target)
+    codes = np.column_stack([model.tokenizer_.transform(frame), target_codes])
+    seed = np.random.RandomState(0).randint(np.iinfo(np.int32).max)
+    split = ValidSplit(0.1, stratified=True, random_state=seed)
+    dataset = Dataset({"codes": torch.as_tensor(codes)}, torch.as_tensor(target_codes))
+    _, valid = split(dataset, y=target_codes)
     rows = torch.as_tensor(np.asarray(valid.indices))
+    offset = int(model.module_.category_offsets[-1])
     with torch.no_grad():
-        logits = model.module_.leave_one_out_logits(torch.as_tensor(tokens)[rows])
+        logits = model.module_.leave_one_out_logits(torch.as_tensor(codes)[rows])
     loss = torch.nn.functional.cross_entropy(
-        logits[:, -1], torch.as_tensor(offset + codes)[rows]
+        logits[:, -1], torch.as_tensor(offset + target_codes)[rows]
     ).item()
     assert loss == pytest.approx(model.history_["valid_target_loss"].min(), rel=1e-4)
     assert loss < model.history_["valid_target_loss"].iloc[-1]
@@ -299,3 +315,33 @@ def test_category_cap_bounds_the_vocabulary(Estimator):
     assert counts.max() < 5
     assert default.tokenizer_.n_categories_[0] == 1
     assert default.predict(rare).shape == (3,)
+
+
+def test_layout_is_read_from_the_module_that_owns_it(frame_and_target):
+    X, y = frame_and_target
+    model = MoECBOWClassifier(max_epochs=1, random_state=0).fit(X, y)
+    layout = model.layout_
+    assert layout.index.tolist() == [*X.columns, "target"]
+    assert layout["kind"].tolist()[:3] == ["categorical"] * 3
+    # "auto": the ordered (numeric) columns share one vocabulary of bins
+    assert layout["shared"].tolist() == [False, False, False, True, True, True, False]
+    assert (layout.loc[["count", "x", "noise"], "first_token"] == 3).all()
+    ends = layout["first_token"] + layout["n_categories"]
+    assert ends.max() == model.module_.n_tokens
+    own = layout[~layout["shared"]].sort_values("first_token")
+    starts = own["first_token"] - 3  # MASK, MISSING, UNKNOWN sit just before
+    assert (starts.to_numpy()[1:] >= ends[own.index].to_numpy()[:-1]).all()
+    codes = model.tokenizer_.transform(X)  # what the module eats, target appended
+    assert codes.shape == (len(X), len(X.columns))
+    assert (codes < layout["n_categories"].to_numpy()[:-1]).all()
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_shared_vocabulary_true_or_false_applies_to_every_position(shared):
+    X = pd.DataFrame({"a": [0, 1, 2] * 4, "b": [2, 1, 0] * 4})
+    model = MoECBOWClassifier(shared_vocabulary=shared, max_epochs=1, random_state=0)
+    layout = model.fit(X, [0, 1] * 6).layout_
+    assert layout["shared"].tolist() == [shared] * 3
+    if shared:  # category k of every column is one token, as in the paper
+        assert layout["first_token"].tolist() == [3, 3, 3]
+        assert model.module_.n_tokens == 3 + 3

@@ -173,7 +173,7 @@ def test_numeric_cells_get_the_training_mean_of_the_predicted_bin(imputer, key_t
     j = list(frame.columns).index("num")
     assert set(filled["num"].iloc[:3]) <= set(imputer.bin_means_[j])
     assert imputer.bin_means_[0] is None  # categorical
-    codes = imputer.tokenizer_.encode(frame)[:, j]
+    codes = imputer.tokenizer_.transform(frame)[:, j]
     np.testing.assert_allclose(
         imputer.bin_means_[j][codes[3]], frame["num"][codes == codes[3]].mean()
     )

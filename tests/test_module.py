@@ -4,30 +4,25 @@ import pytest
 import torch
 
 from moe_tabular._module import Dropout, MaskedColumnAttention
+from moe_tabular._tokenizer import MASK
 
-LAYOUT = {
-    "n_tokens": 40,
-    "category_offsets": [3, 10, 20, 30],
-    "n_categories": [4, 7, 5, 6],
-}
+LAYOUT = {"n_categories": [4, 7, 5, 6], "shared": [False] * 4}
 
 
 # ordered columns sharing one vocabulary: few tokens, all columns the same range
-SHARED_LAYOUT = {
-    "n_tokens": 12,
-    "category_offsets": [3, 3, 3, 3],
-    "n_categories": [9, 9, 5, 9],
-}
+SHARED_LAYOUT = {"n_categories": [9, 9, 5, 9], "shared": [True] * 4}
 
 
 def random_tokens(n_rows=64, layout=LAYOUT):
-    columns = [
-        torch.randint(offset, offset + count, (n_rows,))
-        for offset, count in zip(
-            layout["category_offsets"], layout["n_categories"], strict=True
-        )
-    ]
+    """Per-column codes: a random category of every column."""
+    columns = [torch.randint(0, count, (n_rows,)) for count in layout["n_categories"]]
     return torch.stack(columns, dim=1)
+
+
+def offsets_and_counts(model):
+    return zip(
+        model.category_offsets.tolist(), model.n_categories.tolist(), strict=True
+    )
 
 
 def explicit_leave_one_out(model, tokens):
@@ -35,9 +30,7 @@ def explicit_leave_one_out(model, tokens):
     n_columns = tokens.shape[1]
     return torch.stack(
         [
-            model(torch.where(torch.arange(n_columns) == i, model.mask_tokens, tokens))[
-                :, i
-            ]
+            model(torch.where(torch.arange(n_columns) == i, MASK, tokens))[:, i]
             for i in range(n_columns)
         ],
         dim=1,
@@ -63,11 +56,7 @@ def test_leave_one_out_equals_masking_each_column(n_layers, norm_first):
 
 # six columns with 8-wide heads: small enough that leave_one_out pads the
 # heads so torch multiplies its batches of 6 x 6 matrices by BLAS
-SIX_COLUMNS = {
-    "n_tokens": 20,
-    "category_offsets": [3] * 6,
-    "n_categories": [10, 10, 10, 10, 10, 17],
-}
+SIX_COLUMNS = {"n_categories": [10, 10, 10, 10, 10, 17], "shared": [True] * 6}
 
 
 @pytest.mark.parametrize(
@@ -109,9 +98,7 @@ def test_by_column_logits_are_each_columns_own_slice(layout, n_layers, norm_firs
     compact = model.leave_one_out_logits(tokens, by_column=True)
     width = max(layout["n_categories"])
     assert compact.shape == (64, 4, width)
-    for i, (offset, count) in enumerate(
-        zip(layout["category_offsets"], layout["n_categories"], strict=True)
-    ):
+    for i, (offset, count) in enumerate(offsets_and_counts(model)):
         torch.testing.assert_close(
             compact[:, i, :count], full[:, i, offset : offset + count]
         )
@@ -131,9 +118,7 @@ def test_gates_are_mixture_weights():
 def test_each_column_scores_only_its_own_categories():
     model = MaskedColumnAttention(**LAYOUT, d_embedding=10, n_heads=2)
     logits = model(random_tokens(8))
-    for i, (offset, count) in enumerate(
-        zip(LAYOUT["category_offsets"], LAYOUT["n_categories"], strict=True)
-    ):
+    for i, (offset, count) in enumerate(offsets_and_counts(model)):
         finite = torch.isfinite(logits[:, i]).nonzero()[:, 1].unique()
         assert finite.tolist() == list(range(offset, offset + count))
 
@@ -155,8 +140,46 @@ def test_keras_initialisation():
 def test_bad_arguments_show_their_values():
     with pytest.raises(ValueError, match="n_heads=3 must divide d_embedding=10"):
         MaskedColumnAttention(**LAYOUT, d_embedding=10, n_heads=3)
-    with pytest.raises(ValueError, match="n_tokens=5"):
-        MaskedColumnAttention(**{**LAYOUT, "n_tokens": 5})
+    with pytest.raises(ValueError, match="len.shared.=3"):
+        MaskedColumnAttention(**{**LAYOUT, "shared": [False] * 3})
+
+
+def test_the_module_owns_the_layout_and_adds_the_offsets():
+    model = MaskedColumnAttention(
+        n_categories=[2, 3, 4], shared=[True, False, True], d_embedding=4, n_heads=1
+    )
+    assert model.category_offsets.tolist() == [3, 10, 3]
+    assert model.n_tokens == 13 == model.token_embedding.num_embeddings
+    codes = torch.tensor([[1, 2, -3], [-2, -1, 0]])
+    assert model.tokens(codes).tolist() == [[4, 12, 0], [1, 9, 3]]
+    saved = model.state_dict()  # the layout travels with the weights
+    assert saved["n_categories"].tolist() == [2, 3, 4]
+    assert saved["shared"].tolist() == [True, False, True]
+
+
+def test_a_generator_draws_the_weights_and_leaves_the_global_one_alone():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    first, second = (
+        MaskedColumnAttention(
+            **LAYOUT,
+            d_embedding=8,
+            n_heads=2,
+            generator=torch.Generator().manual_seed(7),
+        )
+        for _ in range(2)
+    )
+    assert torch.equal(torch.get_rng_state(), before)
+    for a, b in zip(first.parameters(), second.parameters(), strict=True):
+        assert torch.equal(a, b)
+    dropout = Dropout(0.5).train()
+    dropout.generator = torch.Generator().manual_seed(3)
+    x = torch.ones(1000)
+    masks = [dropout(x)]
+    dropout.generator = torch.Generator().manual_seed(3)
+    masks.append(dropout(x))
+    assert torch.equal(*masks)
+    assert torch.equal(torch.get_rng_state(), before)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5])

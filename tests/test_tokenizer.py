@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from moe_tabular import ColumnTokenizer
-from moe_tabular._tokenizer import MASK, MISSING, N_RESERVED, UNKNOWN
+from moe_tabular._tokenizer import MISSING, UNKNOWN
 
 from .conftest import make_frame
 
@@ -23,14 +23,14 @@ def test_integer_columns_are_numeric_with_one_token_per_value_when_few():
     tokenizer = ColumnTokenizer(n_bins=5).fit(X)
     assert not tokenizer.categorical_.any()
     assert tokenizer.n_categories_.tolist() == [3, 5]
-    codes = tokenizer.encode(pd.DataFrame({"small": [5, 7], "wide": [-100, 1000]}))
+    codes = tokenizer.transform(pd.DataFrame({"small": [5, 7], "wide": [-100, 1000]}))
     # an unseen small integer is UNKNOWN; a wide column bins out-of-range values
     assert codes.tolist() == [[1, 0], [UNKNOWN, 4]]
 
 
 def test_quantile_bins_hold_equal_shares():
     X = np.random.default_rng(0).normal(size=(1000, 1))
-    codes = ColumnTokenizer(n_bins=4).fit(X).encode(X)[:, 0]
+    codes = ColumnTokenizer(n_bins=4).fit(X).transform(X)[:, 0]
     assert np.bincount(codes).tolist() == [250, 250, 250, 250]
 
 
@@ -39,15 +39,15 @@ def test_missing_values_map_to_missing_token(missing):
     X = pd.DataFrame({"c": pd.Series(["a", "b", missing, "a"], dtype=object)})
     tokenizer = ColumnTokenizer().fit(X)
     tokens = tokenizer.transform(X)[:, 0]
-    assert tokens[2] == tokenizer.category_offsets_[0] + MISSING
-    later = tokenizer.encode(pd.DataFrame({"c": ["a", missing]}))
+    assert tokens[2] == MISSING
+    later = tokenizer.transform(pd.DataFrame({"c": ["a", missing]}))
     assert later[:, 0].tolist() == [0, MISSING]
 
 
 def test_nan_first_seen_at_transform_in_numeric_column():
     X = pd.DataFrame({"x": np.arange(20.0)})
     tokenizer = ColumnTokenizer(n_bins=4).fit(X)
-    assert tokenizer.encode(pd.DataFrame({"x": [np.nan, 3.0]}))[:, 0].tolist() == [
+    assert tokenizer.transform(pd.DataFrame({"x": [np.nan, 3.0]}))[:, 0].tolist() == [
         MISSING,
         0,
     ]
@@ -56,7 +56,7 @@ def test_nan_first_seen_at_transform_in_numeric_column():
 def test_unseen_category_maps_to_unknown_token():
     X = pd.DataFrame({"c": ["a", "b"] * 5})
     tokenizer = ColumnTokenizer().fit(X)
-    assert tokenizer.encode(pd.DataFrame({"c": ["zzz"]}))[0, 0] == UNKNOWN
+    assert tokenizer.transform(pd.DataFrame({"c": ["zzz"]}))[0, 0] == UNKNOWN
 
 
 def test_handle_unknown_error_names_the_column():
@@ -66,24 +66,14 @@ def test_handle_unknown_error_names_the_column():
         tokenizer.transform(pd.DataFrame({"city": ["zzz"]}))
 
 
-def test_per_column_vocabularies_do_not_overlap():
+def test_output_is_per_column_codes_the_model_eats():
     frame, _ = make_frame()
-    tokenizer = ColumnTokenizer(shared_vocabulary=False).fit(frame)
-    tokens = tokenizer.transform(frame)
-    starts = tokenizer.category_offsets_ + MASK
-    ends = tokenizer.category_offsets_ + tokenizer.n_categories_
-    for j in range(tokens.shape[1]):
-        assert tokens[:, j].min() >= starts[j] and tokens[:, j].max() < ends[j]
-    assert (starts[1:] >= ends[:-1]).all()
-    assert tokenizer.n_tokens_ == ends[-1]
-
-
-def test_shared_vocabulary_ties_category_k_across_columns():
-    X = pd.DataFrame({"a": [0, 1, 2] * 4, "b": [2, 1, 0] * 4})
-    tokenizer = ColumnTokenizer(shared_vocabulary=True).fit(X)
-    tokens = tokenizer.transform(X)
-    assert tokenizer.n_tokens_ == 3 + 3
-    assert tokens[0].tolist() == [3, 5] and tokens[2].tolist() == [5, 3]
+    tokenizer = ColumnTokenizer().fit(frame)
+    codes = tokenizer.transform(frame)
+    assert codes.dtype == np.int64
+    assert (codes >= MISSING).all()
+    assert (codes < tokenizer.n_categories_).all()
+    assert not hasattr(tokenizer, "category_offsets_")  # the model owns the layout
 
 
 @pytest.mark.parametrize(
@@ -111,7 +101,7 @@ def test_numpy_object_array_with_strings_and_numbers():
     X = np.array([["a", 1.5], ["b", 2.5], ["a", None]], dtype=object)
     tokenizer = ColumnTokenizer().fit(X)
     assert tokenizer.categorical_.tolist() == [True, False]
-    assert tokenizer.encode(X)[2, 1] == MISSING
+    assert tokenizer.transform(X)[2, 1] == MISSING
 
 
 def test_bad_cells_raise_type_errors_naming_the_column():
@@ -136,19 +126,9 @@ def test_infrequent_categories_share_a_token():
     X = pd.DataFrame({"c": ["a"] * 10 + ["b"] * 10 + ["rare1", "rare2"]})
     tokenizer = ColumnTokenizer(min_frequency=3).fit(X)
     assert tokenizer.n_categories_.tolist() == [3]
-    codes = tokenizer.encode(X)[:, 0]
+    codes = tokenizer.transform(X)[:, 0]
     assert codes[-1] == codes[-2] == 2
 
-
-def test_auto_vocabulary_shares_numeric_bins_only():
-    X = pd.DataFrame(
-        {"a": [0.0, 1.0, 2.0] * 4, "city": ["x", "y", "z"] * 4, "b": [5, 6, 7] * 4}
-    )
-    tokenizer = ColumnTokenizer().fit(X)
-    assert tokenizer.shared_.tolist() == [True, False, True]
-    tokens = tokenizer.transform(X)
-    np.testing.assert_array_equal(tokens[:, 0], tokens[:, 2])  # bin k is one token
-    assert not set(tokens[:, 1]) & set(tokens[:, 0])
 
 
 # -- found by tests/test_fuzz.py ------------------------------------------------------
@@ -176,7 +156,7 @@ def test_date_column_beside_numbers_is_named():
 def test_category_column_beside_nullable_or_bool_column(other):
     # sklearn's check_array casts such a frame to float (scikit-learn#25798)
     X = pd.DataFrame({"c": pd.Categorical(["a", "b", None, "a"]), "o": other})
-    codes = ColumnTokenizer().fit(X).encode(X)
+    codes = ColumnTokenizer().fit(X).transform(X)
     assert codes[:, 0].tolist() == [0, 1, MISSING, 0]
     assert (codes[:, 1] == MISSING).tolist() == pd.isna(other).tolist()
 
@@ -198,16 +178,16 @@ def test_values_spanning_less_than_sklearns_bin_width_share_one_bin():
     X = np.arange(20.0).reshape(-1, 1) * 1e-10
     tokenizer = ColumnTokenizer(n_bins=4).fit(X)
     assert tokenizer.n_categories_.tolist() == [1]
-    assert (tokenizer.encode(X) == 0).all()
+    assert (tokenizer.transform(X) == 0).all()
 
 
 def test_value_in_a_column_without_values_at_fit_is_unknown():
     X = pd.DataFrame({"x": [np.nan] * 4})
     tokenizer = ColumnTokenizer().fit(X)
     later = pd.DataFrame({"x": [1.0, np.nan]})
-    assert tokenizer.encode(later)[:, 0].tolist() == [UNKNOWN, MISSING]
+    assert tokenizer.transform(later)[:, 0].tolist() == [UNKNOWN, MISSING]
     with pytest.raises(ValueError, match="'x' has categories not seen"):
-        ColumnTokenizer(handle_unknown="error").fit(X).encode(later)
+        ColumnTokenizer(handle_unknown="error").fit(X).transform(later)
 
 
 @pytest.mark.parametrize("cap", [{"max_categories": 20}, {"min_frequency": 3}])
@@ -215,10 +195,9 @@ def test_a_cap_bounds_the_vocabulary_of_a_5000_category_column(cap):
     rng = np.random.default_rng(0)
     codes = np.concatenate([np.arange(5000), np.arange(5000), rng.integers(0, 19, 600)])
     X = pd.DataFrame({"user": pd.array([f"user{i}" for i in codes], dtype="string")})
-    assert ColumnTokenizer().fit(X).n_tokens_ == 5000 + N_RESERVED  # uncapped
+    assert ColumnTokenizer().fit(X).n_categories_.tolist() == [5000]  # uncapped
     tokenizer = ColumnTokenizer(**cap).fit(X)
     # 19 frequent users plus one shared "infrequent" token (and MASK, MISSING, UNKNOWN)
     assert tokenizer.n_categories_.tolist() == [20]
-    assert tokenizer.n_tokens_ == 20 + N_RESERVED
-    encoded = tokenizer.encode(pd.DataFrame({"user": ["user3", "user4999", "new"]}))
+    encoded = tokenizer.transform(pd.DataFrame({"user": ["user3", "user4999", "new"]}))
     assert encoded[:, 0].tolist() == [12, 19, UNKNOWN]  # "user3" sorts 13th

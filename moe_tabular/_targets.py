@@ -1,0 +1,254 @@
+"""The target column of the masked-column model: what it is and how it is coded.
+
+The model reads the target as one more column, the last. Three kinds of target
+share one small interface, owned by the estimator and read by the lens and by
+persistence (no flags, no ``hasattr`` sniffing):
+
+- :class:`ClassTarget`: class labels (the classifier);
+- :class:`BinnedTarget`: a continuous target cut into quantile bins (the regressor);
+- :class:`NoTarget`: a constant placeholder column with no loss (the imputer).
+
+Each has ``fit(y)`` (validates and learns), ``encode(y)`` (codes for training;
+an unlabeled row gets the MASK code, so it trains the feature columns only),
+``n_categories``, ``ordered`` (joins the shared vocabulary of ordered columns),
+``labels()`` (names of its categories), ``state()``/``from_state()`` (plain
+values for :mod:`~moe_tabular._persistence`) and ``check_layout`` (the saved
+state against the network). This module never imports torch.
+"""
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import KBinsDiscretizer, LabelEncoder
+from sklearn.utils import check_array, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets
+
+from ._tokenizer import MASK, ColumnTokenizer
+
+
+def _as_1d(y, *, numeric, owner):
+    if y is None:
+        raise ValueError(f"{owner} requires y to be passed, but the target y is None.")
+    if hasattr(y, "to_numpy") and not numeric:  # pandas: pd.NA -> NaN
+        y = y.to_numpy(dtype=object, na_value=np.nan)
+    y = check_array(
+        y,
+        ensure_2d=False,
+        dtype="numeric" if numeric else None,
+        ensure_all_finite="allow-nan",
+        input_name="y",
+    )
+    return column_or_1d(y, warn=True)
+
+
+def _unlabeled(y):
+    """Rows without a label: NaN, None or ``pd.NA``.
+
+    scikit-learn's semi-supervised meta-estimators also read -1 as unlabeled;
+    here -1 stays a class, since {-1, 1} is a common binary labelling that
+    would otherwise silently lose a class. Pass ``np.where(y == -1, np.nan, y)``
+    for that convention.
+    """
+    return np.asarray(pd.isna(y), dtype=bool)
+
+
+def _label_format(value):
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.4g}"
+    return str(value)
+
+
+class ClassTarget:
+    """Class labels, sorted as :class:`~sklearn.preprocessing.LabelEncoder` sorts.
+
+    Examples
+    --------
+    >>> target = ClassTarget().fit(["b", "a", None, "b"])
+    >>> target.classes_.tolist(), target.encode(["a", "b", None]).tolist()
+    (['a', 'b'], [0, 1, -3])
+    """
+
+    name = "target"
+    has_target = True
+
+    def fit(self, y, *, owner="MoECBOWClassifier", sample_weight=None):
+        y = _as_1d(y, numeric=False, owner=owner)
+        unlabeled = _unlabeled(y)
+        labeled = y[~unlabeled]
+        if len(labeled):
+            if labeled.dtype.kind == "O":
+                try:  # object labels of one numeric kind -> their numeric dtype
+                    labeled = np.asarray(labeled.tolist())
+                except (TypeError, ValueError):
+                    pass
+            check_classification_targets(labeled)
+        classes = np.unique(labeled) if len(labeled) else labeled
+        if len(classes) < 2:
+            shown = "no labelled row" if len(classes) == 0 else repr(classes[0])
+            raise ValueError(
+                f"y contains only one class ({shown}); a classifier needs at least "
+                "two classes (NaN, None and pd.NA mark unlabeled rows)."
+            )
+        self.classes_ = classes
+        self._encoder = LabelEncoder().fit(classes)
+        return self
+
+    @property
+    def n_categories(self):
+        return len(self.classes_)
+
+    @property
+    def ordered(self):
+        return self.classes_.dtype.kind in "iuf"
+
+    def encode(self, y):
+        y = _as_1d(y, numeric=False, owner="encode")
+        unlabeled = _unlabeled(y)
+        codes = np.full(len(y), MASK, dtype=np.int64)
+        if (~unlabeled).any():
+            labeled = y[~unlabeled]
+            if labeled.dtype.kind == "O" and self.classes_.dtype.kind != "O":
+                labeled = labeled.astype(self.classes_.dtype)
+            codes[~unlabeled] = self._encoder.transform(labeled)
+        return codes
+
+    def labels(self):
+        return [_label_format(c) for c in self.classes_]
+
+    def attributes(self):
+        return {"classes_": self.classes_}
+
+    def state(self):
+        return {"kind": "classes", "classes": self.classes_}
+
+    @classmethod
+    def from_state(cls, state):
+        target = cls()
+        classes = np.asarray(state["classes"])
+        if classes.ndim != 1 or len(classes) < 2:
+            raise ValueError("the saved classes are not a list of two or more labels")
+        if len(pd.unique(classes)) != len(classes):
+            raise ValueError("the saved classes hold duplicates")
+        if not (np.sort(classes) == classes).all():
+            raise ValueError("the saved classes are not sorted")
+        target.classes_ = classes
+        target._encoder = LabelEncoder().fit(classes)
+        return target
+
+
+class BinnedTarget:
+    """A continuous target cut into quantile bins; predicts the bins' means.
+
+    The bins come from a one-column :class:`~moe_tabular.ColumnTokenizer`
+    (``binner``): quantile bins, or one bin per value when ``y`` holds at most
+    ``n_bins`` distinct values.
+
+    Examples
+    --------
+    >>> target = BinnedTarget(n_bins=2).fit([1.0, 2.0, 3.0, 4.0, np.nan])
+    >>> target.encode([1.0, 4.0, np.nan]).tolist(), target.bin_means_.tolist()
+    ([0, 1, -3], [1.5, 3.5])
+    """
+
+    name = "target"
+    has_target = True
+    ordered = True
+
+    def __init__(self, n_bins=10):
+        self.n_bins = n_bins
+
+    def fit(self, y, *, owner="MoECBOWRegressor", sample_weight=None):
+        y = _as_1d(y, numeric=True, owner=owner).astype(np.float64)
+        if np.isinf(y).any():
+            raise ValueError("Input y contains infinity; replace it or drop the row.")
+        labeled = ~np.isnan(y)
+        if sample_weight is not None:
+            labeled &= sample_weight > 0
+        if not labeled.any():
+            raise ValueError("y has no labelled row (NaN marks unlabeled rows).")
+        values = y[labeled]
+        weight = (
+            np.ones(len(values)) if sample_weight is None else sample_weight[labeled]
+        )
+        self.binner = ColumnTokenizer(n_bins=self.n_bins, categorical_features=None)
+        self.binner.fit(values.reshape(-1, 1), sample_weight=weight)
+        codes = self.encode(values)
+        n_bins = int(self.binner.n_categories_[0])
+        totals = np.bincount(codes, weights=weight, minlength=n_bins)
+        # the mean as a sum of y * w / total: no overflow near the float max
+        share = weight / np.where(totals > 0, totals, 1)[codes]
+        means = np.bincount(codes, weights=values * share, minlength=n_bins)
+        # an empty quantile bin (ties) predicts the midpoint of its edges
+        encoder = self.binner.encoders_[0]
+        if isinstance(encoder, KBinsDiscretizer) and (totals == 0).any():
+            edges = encoder.bin_edges_[0]
+            means = np.where(totals > 0, means, edges[1:] / 2 + edges[:-1] / 2)
+        self.bin_means_ = means
+        return self
+
+    @property
+    def n_categories(self):
+        return len(self.bin_means_)
+
+    def encode(self, y):
+        y = np.asarray(y, dtype=np.float64).reshape(-1, 1)
+        codes = self.binner.transform(y)[:, 0]
+        return np.where(codes >= 0, codes, MASK)  # NaN or an unseen value: no loss
+
+    def labels(self):
+        means = self.bin_means_
+        return [f"bin {k} (mean {_label_format(m)})" for k, m in enumerate(means)]
+
+    def attributes(self):
+        return {"target_bin_means_": self.bin_means_}
+
+    def state(self):
+        return {"kind": "bins", "means": self.bin_means_, "binner": self.binner}
+
+    @classmethod
+    def from_state(cls, state):
+        means = np.asarray(state["means"], dtype=np.float64)
+        binner = state["binner"]
+        if means.ndim != 1 or binner.n_features_in_ != 1:
+            raise ValueError("the saved target bins are not one column")
+        if int(binner.n_categories_[0]) != len(means):
+            raise ValueError(
+                f"the saved target has {len(means)} bin means for "
+                f"{int(binner.n_categories_[0])} bins"
+            )
+        target = cls(n_bins=binner.n_bins)
+        target.binner, target.bin_means_ = binner, means
+        return target
+
+
+class NoTarget:
+    """No target: the imputer's constant placeholder column, its loss always 0.
+
+    Examples
+    --------
+    >>> NoTarget().fit(None).encode(range(3)).tolist()
+    [0, 0, 0]
+    """
+
+    name = "(constant)"
+    has_target = False
+    ordered = False
+    n_categories = 1
+
+    def fit(self, y, **_):
+        return self
+
+    def encode(self, y):
+        return np.zeros(len(y), dtype=np.int64)
+
+    def labels(self):
+        return ["constant"]
+
+    def attributes(self):
+        return {}
+
+    def state(self):
+        return {"kind": "none"}
+
+    @classmethod
+    def from_state(cls, state):
+        return cls()
