@@ -85,6 +85,11 @@ except ImportError as error:
     ) from error
 MATHJAX_ES5 = Path(_mathjax_package.__file__).parent / "static" / "mathjax" / "es5"
 mathjax_path = "mathjax/tex-chtml.js"  # relative to the built site's _static/
+# textmacros: \_ and friends inside \texttt{...}, as LaTeX reads them
+mathjax3_config = {
+    "loader": {"load": ["[tex]/textmacros"]},
+    "tex": {"packages": {"[+]": ["textmacros"]}},
+}
 
 
 templates_path = ["_templates"]

@@ -74,9 +74,9 @@ ENTRIES = {
             "generated/torch.use_deterministic_algorithms.html#torch.use_deterministic_algorithms",
         ),
         (
-            "torch.optim.AdamW",
+            "torch.optim.Adam",
             "py:class",
-            "generated/torch.optim.AdamW.html#torch.optim.AdamW",
+            "generated/torch.optim.Adam.html#torch.optim.Adam",
         ),
         (
             "torch.optim.lr_scheduler.OneCycleLR",
