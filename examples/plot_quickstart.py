@@ -80,23 +80,18 @@ proba.round(2)
 # %%
 # How the table was read
 # ----------------------
-# The fitted :class:`~moe_tabular.ColumnTokenizer` shows each column's kind and
-# number of tokens: ``distance_km`` and ``age`` got ``n_bins=10`` quantile bins,
-# ``weather`` three categories and ``car`` two. Each column also owns three
-# reserved tokens (MASK, MISSING, UNKNOWN).
-tokenizer = clf.tokenizer_
-pd.DataFrame(
-    {
-        "categorical": tokenizer.categorical_,
-        "n_categories": tokenizer.n_categories_,
-        "first token": tokenizer.category_offsets_,
-    },
-    index=tokenizer.feature_names_in_,
-)
+# ``layout_`` shows how the model read each column: its kind and number of
+# categories (``distance_km`` and ``age`` got quantile bins, ``weather`` three
+# categories and ``car`` two), whether it shares the one vocabulary of ordered
+# columns, and its first token id. Each column also has three reserved tokens
+# (MASK, MISSING, UNKNOWN) just before its first one.
+clf.layout_.reset_index()
 
 # %%
-# The tokens of the new rows: the UNKNOWN ``hail`` and the MISSING cells are the
-# reserved tokens just below each column's first category token.
+# The fitted :class:`~moe_tabular.ColumnTokenizer` turns the new rows into codes
+# within each column: category ``k`` is ``k``; the UNKNOWN ``hail`` is -1 and the
+# MISSING cells -2.
+tokenizer = clf.tokenizer_
 pd.DataFrame(tokenizer.transform(new), columns=tokenizer.feature_names_in_)
 
 # %%
