@@ -1,7 +1,14 @@
-"""docs/install.rst says what pyproject.toml declares: Python, dependencies, extras."""
+"""The docs say what the project declares and measured.
 
+docs/install.rst against pyproject.toml (Python floor, dependencies, extras), and
+the benchmarks page's headline against the committed result files.
+"""
+
+import importlib.util
 import re
 from pathlib import Path
+
+import pandas as pd
 
 try:
     import tomllib
@@ -95,3 +102,43 @@ def test_install_commands_name_existing_extras():
 def test_page_has_no_placeholder_address():
     assert "<repository>" not in PAGE
     assert "git clone" not in PAGE  # no public address yet: "a source checkout"
+
+
+def _headline_module():
+    path = ROOT / "docs" / "sphinxext" / "benchmark_headline.py"
+    spec = importlib.util.spec_from_file_location("benchmark_headline", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_headline_says_not_yet_run_instead_of_a_number(tmp_path, monkeypatch):
+    """A question whose run is not committed gets a note, not a number."""
+    headline = _headline_module()
+    monkeypatch.setattr(headline, "OUT", tmp_path)
+    monkeypatch.setitem(headline.SOURCES, "real_suite", ["no-such-run"])
+    monkeypatch.setitem(headline.SOURCES, "real_early", "no-such-run-either")
+    text = headline.write_headline().read_text()
+    real = text[text.index("Real tables\n---") : text.index("Fit time over rows\n---")]
+    assert "Not yet run" in real
+    assert not re.search(r"\d\.\d{3}", real)  # no accuracy in that section
+    numbers = (tmp_path / "numbers.rst").read_text()
+    assert ".. |real_suite_status| replace:: not yet run" in numbers
+    assert (tmp_path / "overview.png").exists()
+
+
+def test_headline_numbers_are_the_committed_runs_means(tmp_path, monkeypatch):
+    headline = _headline_module()
+    monkeypatch.setattr(headline, "OUT", tmp_path)
+    text = headline.write_headline().read_text()
+    runs = pd.read_csv(
+        ROOT
+        / "benchmarks"
+        / "results"
+        / headline.SOURCES["simulation"]["ours"]
+        / "runs.csv"
+    )
+    ours = runs[runs.model == headline.OURS].groupby("dataset").ood_accuracy
+    for dataset, mean in ours.mean().items():
+        row = text[text.index(f"* - ``{dataset}``") :]
+        assert row.split("\n")[1].strip().startswith(f"- {mean:.3f} ±"), dataset
