@@ -111,6 +111,44 @@ def _numeric_values(series, label):
     return values
 
 
+def _kinds(values):
+    """"string" and/or "number": the kinds of a few of ``values``."""
+    return {"string" if isinstance(v, str) else "number" for v in values[:1000]}
+
+
+def _warn_if_all_unseen(values, codes, encoder, label):
+    """Warn when every present value of a column is unseen (UNKNOWN).
+
+    Most often the column changed type between fit and predict (strings "1",
+    "2" fitted, integers given, or the reverse), which would silently turn
+    every cell into the UNKNOWN token.
+    """
+    present = codes != MISSING
+    if encoder is None or not present.any() or (codes[present] != UNKNOWN).all():
+        return
+    categories = getattr(encoder, "categories_", None)
+    if categories is None or (codes[present] == UNKNOWN).sum() != present.sum():
+        return
+    fitted = categories[0][~pd.isna(categories[0])]
+    given = values[present]
+    changed = _kinds(fitted) != _kinds(given)
+    if not changed and present.sum() < 5:  # a new category or two: no alarm
+        return
+    hint = (
+        f" The column held {sorted(_kinds(fitted))} values in fit and holds "
+        f"{sorted(_kinds(given))} now: convert it to its type at fit."
+        if changed
+        else ""
+    )
+    warnings.warn(
+        f"Column {label}: none of its {present.sum()} values was seen during fit "
+        f"(e.g. {given[0]!r}; fit saw e.g. {fitted[0]!r}); every cell becomes the "
+        f"UNKNOWN token.{hint}",
+        UserWarning,
+        stacklevel=5,
+    )
+
+
 class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Turn a table into integer tokens, one position per column.
 
@@ -326,6 +364,7 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"Column {label} has categories not seen during fit: {unseen}. "
                 "Use handle_unknown='unknown_token' to map them to the UNKNOWN token."
             )
+        _warn_if_all_unseen(values, codes, encoder, label)
         return codes
 
     @_fit_context(prefer_skip_nested_validation=True)

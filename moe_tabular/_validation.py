@@ -39,9 +39,10 @@ def check_frame_columns(X):
     -------
     X_checkable : object
         What to hand to sklearn's ``validate_data`` for its checks: ``X`` itself,
-        or for a DataFrame with category columns a copy holding them as
-        ``object``. ``check_array`` otherwise casts a frame mixing category and
-        nullable or bool columns to float, and fails (scikit-learn#25798). The
+        or for a DataFrame with category, string or other non-numeric extension
+        (e.g. Arrow-backed) columns a copy holding them as ``object``.
+        ``check_array`` otherwise casts a frame mixing them with nullable, bool
+        or Arrow numeric columns to float, and fails (scikit-learn#25798). The
         tokenizer still reads the original ``X``.
 
     Raises
@@ -75,11 +76,17 @@ def check_frame_columns(X):
                 "category, string, bool or a real number. Convert it (for dates, "
                 "e.g. to the year or a timestamp)."
             )
-    categorical = [
-        name
-        for name, dtype in X.dtypes.items()
-        if isinstance(dtype, pd.CategoricalDtype)
-    ]
-    if categorical:
-        return X.astype(dict.fromkeys(categorical, object))
+    as_object = [name for name, dtype in X.dtypes.items() if _checked_as_object(dtype)]
+    if as_object:
+        return X.astype(dict.fromkeys(as_object, object))
     return X
+
+
+def _checked_as_object(dtype):
+    """Category, string and other non-numeric extension (Arrow) dtypes."""
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
+        return True
+    is_extension = isinstance(dtype, pd.api.extensions.ExtensionDtype)
+    return is_extension and not (
+        pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+    )

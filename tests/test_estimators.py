@@ -345,3 +345,99 @@ def test_shared_vocabulary_true_or_false_applies_to_every_position(shared):
     if shared:  # category k of every column is one token, as in the paper
         assert layout["first_token"].tolist() == [3, 3, 3]
         assert model.module_.n_tokens == 3 + 3
+
+
+def test_arrow_backed_frames_work_like_numpy_backed_ones():
+    import io
+
+    rows = zip(
+        ["oslo", "rome", "lima", ""] * 15, range(60), [True, False] * 30, strict=True
+    )
+    text = "city,temp,flag\n" + "\n".join(f"{c},{t},{f}" for c, t, f in rows)
+    arrow = pd.read_csv(io.StringIO(text), dtype_backend="pyarrow")
+    plain = pd.read_csv(io.StringIO(text), dtype_backend="numpy_nullable")
+    assert str(arrow.dtypes["city"]).endswith("[pyarrow]")
+    y = np.array(["a", "b", "b"] * 20)
+    model = MoECBOWClassifier(max_epochs=2, random_state=0).fit(arrow, y)
+    again = MoECBOWClassifier(max_epochs=2, random_state=0).fit(plain, y)
+    np.testing.assert_array_equal(
+        model.predict_proba(arrow), again.predict_proba(plain)
+    )
+    np.testing.assert_array_equal(
+        model.predict_proba(plain), model.predict_proba(arrow)
+    )
+    assert model.score_samples(arrow).shape == (60,)
+    assert model.impute(arrow)["city"].notna().all()
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_zero_weight_rows_are_as_if_removed(Estimator, frame_and_target):
+    frame, target = frame_and_target
+    y = target_for(Estimator, target)
+    weight = np.where(np.arange(len(frame)) % 3 == 0, 0.0, 1.0)
+    kept = weight > 0
+    params = {**FAST, "max_epochs": 3}
+    weighted = Estimator(**params).fit(frame, y, sample_weight=weight)
+    removed = Estimator(**params).fit(frame[kept], y[kept])
+    np.testing.assert_array_equal(weighted.predict(frame), removed.predict(frame))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_integer_weights_equal_repeated_rows_in_the_objective(
+    Estimator, frame_and_target
+):
+    """Weights count in the loss, the quantile bins and the target's bin means
+    exactly as repeated rows do (minibatches differ: see test_common)."""
+    import torch
+
+    from moe_tabular._engine import masked_column_loss
+
+    frame, target = frame_and_target
+    y = target_for(Estimator, target)
+    weight = np.arange(len(frame)) % 3 + 1
+    repeated = np.repeat(np.arange(len(frame)), weight)
+    params = {**FAST, "max_epochs": 1}
+    weighted = Estimator(**params).fit(frame, y, sample_weight=weight)
+    copies = Estimator(**params).fit(frame.iloc[repeated], y[repeated])
+    for a, b in zip(
+        weighted.tokenizer_.encoders_, copies.tokenizer_.encoders_, strict=True
+    ):
+        if hasattr(a, "bin_edges_"):
+            np.testing.assert_allclose(a.bin_edges_[0], b.bin_edges_[0])
+        else:
+            assert a.categories_[0].tolist() == b.categories_[0].tolist()
+    if Estimator is MoECBOWRegressor:
+        np.testing.assert_allclose(weighted.target_bin_means_, copies.target_bin_means_)
+    module = weighted.module_
+    codes = np.column_stack(
+        [weighted.tokenizer_.transform(frame), weighted._target.encode(y)]
+    )
+    codes = torch.as_tensor(codes)
+    with torch.no_grad():
+        logits = module.leave_one_out_logits(codes, by_column=True)
+        loss, *_ = masked_column_loss(
+            module, logits, codes, weight=torch.as_tensor(weight, dtype=torch.float32)
+        )
+        rep_loss, *_ = masked_column_loss(module, logits[repeated], codes[repeated])
+    assert loss.item() == pytest.approx(rep_loss.item(), rel=1e-5)
+
+
+def test_class_weight_and_sample_weight_through_metadata_routing(frame_and_target):
+    import sklearn
+    from sklearn.model_selection import GridSearchCV
+
+    frame, target = frame_and_target
+    balanced = MoECBOWClassifier(**FAST, class_weight="balanced").fit(frame, target)
+    heavy = MoECBOWClassifier(**FAST, class_weight={"warm": 20.0}).fit(frame, target)
+    assert (heavy.predict(frame) == "warm").mean() > (
+        balanced.predict(frame) == "warm"
+    ).mean()
+    with pytest.raises(ValueError, match="class_weight names classes.*'hot'"):
+        MoECBOWClassifier(class_weight={"hot": 2.0}).fit(frame, target)
+    weight = np.where(target == "warm", 1.0, 0.0)  # only warm rows are kept
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = MoECBOWClassifier(**{**FAST, "max_epochs": 2})
+        model.set_fit_request(sample_weight=True).set_score_request(sample_weight=False)
+        search = GridSearchCV(model, {"n_bins": [3]}, cv=2, error_score="raise")
+        with pytest.raises(ValueError, match="only one class"):
+            search.fit(frame, target, sample_weight=weight)

@@ -88,3 +88,24 @@ def test_parallel_workers_do_not_oversubscribe_the_cores():
         joblib.delayed(_torch_threads_after_fit)(frame, target) for _ in range(2)
     )
     assert all(c <= max(1, joblib.cpu_count() // 2) for c in counts), counts
+
+
+def test_grid_search_under_threads_matches_one_job():
+    """Each fit draws from its own torch.Generator: fits running at once in
+    threads (joblib's threading backend, a Dask worker) stay reproducible."""
+    frame, target = make_frame(n_rows=120)
+    grid = {"n_bins": [3, 5], "d_embedding": [8, 16]}
+
+    def search(n_jobs, backend):
+        with joblib.parallel_backend(backend, n_jobs=n_jobs):
+            model = MoECBOWClassifier(**{**SMALL, "max_epochs": 5})
+            return GridSearchCV(model, grid, cv=2, n_jobs=n_jobs).fit(frame, target)
+
+    reference = search(1, "sequential")
+    for _ in range(2):
+        threaded = search(2, "threading")
+        np.testing.assert_array_equal(
+            threaded.cv_results_["mean_test_score"],
+            reference.cv_results_["mean_test_score"],
+        )
+        assert threaded.best_params_ == reference.best_params_

@@ -316,3 +316,25 @@ def test_shared_vocabulary_tokens_serve_several_columns():
     unique = tokens.drop_duplicates("token")
     assert len(unique) == model.module_.token_embedding.num_embeddings
     assert (tokens.groupby("token").size().loc[[0, 1, 2, 3]] == 3).all()
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pd.Series([True, False, True, False] * 10),
+        pd.array([True, False, None, True] * 10, dtype="boolean"),
+        pd.array([1, 2, None, 4] * 10, dtype="Int64"),
+    ],
+    ids=["bool", "boolean", "Int64"],
+)
+def test_lens_and_imputer_read_a_category_beside_a_nullable_column(other):
+    """Two columns were enough to crash the lens while predict worked."""
+    X = pd.DataFrame({"c": pd.Categorical(["a", "b", None, "a"] * 10), "o": other})
+    y = np.array([0, 1] * 20)
+    model = MoECBOWClassifier(max_epochs=2, random_state=0).fit(X, y)
+    assert model.score_samples(X).shape == (40,)
+    np.testing.assert_allclose(model.expert_weights(X).sum(axis=1), 1.0)
+    assert not model.impute(X)["c"].isna().any()
+    imputer = MoECBOWImputer(max_epochs=2, random_state=0)
+    assert not imputer.fit_transform(X)["c"].isna().any()
+    assert not imputer.transform(X)["c"].isna().any()

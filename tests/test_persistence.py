@@ -212,6 +212,68 @@ def test_newer_format_version_is_refused(folder):
         Estimator.load(path)
 
 
+def _classes(config):
+    return config["target"]["classes"]["__ndarray__"]
+
+
+def _keep_first(array):
+    """Cut a saved array to its first item, shape included."""
+    del array["__ndarray__"][1:]
+    array["shape"] = [1]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: _keep_first(c["target"]["classes"]), "two or more labels"),
+        (lambda c: _classes(c).reverse(), "not sorted"),
+        (
+            lambda c: c["target"]["classes"].update(
+                __ndarray__=["a", "b", "c"], shape=[3]
+            ),
+            "target has 3 categories",
+        ),
+        (lambda c: c["layout"]["shared"].reverse(), "shared do not match"),
+        (lambda c: _keep_first(c["attributes"]["feature_names_in_"]), "name"),
+        (lambda c: c.update(target={"kind": "bins", "means": []}), "corrupt"),
+    ],
+    ids=["one-class", "reversed-classes", "three-classes", "layout", "names", "kind"],
+)
+def test_model_json_is_checked_against_the_weights(folder, edit, message):
+    path, Estimator = folder
+    _edit_config(path, edit)
+    with pytest.raises(ValueError, match=message):
+        Estimator.load(path)
+
+
+def test_deeply_nested_or_odd_versions_are_value_errors(folder):
+    path, Estimator = folder
+    (path / CONFIG_FILE).write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="nested too deeply|not a saved"):
+        Estimator.load(path)
+    for version in [True, 1.0, "2", 1]:
+        config = {"format": "moe_tabular", "format_version": version}
+        (path / CONFIG_FILE).write_text(json.dumps(config))
+        with pytest.raises(ValueError, match="format_version"):
+            Estimator.load(path)
+
+
+def test_many_infrequent_categories_round_trip(tmp_path):
+    """20,000 one-off ids share the infrequent token: loading is linear in them
+    (a pairwise scan of categories against infrequent ones took minutes)."""
+    ids = [f"id{i}" for i in range(20_000)] + ["common"] * 20
+    X = pd.DataFrame({"id": pd.array(ids, dtype="string"), "x": np.arange(20_020.0)})
+    y = np.arange(20_020) % 2
+    model = MoECBOWClassifier(max_epochs=1, min_frequency=2, d_embedding=4, n_heads=1)
+    model.fit(X, y).save(tmp_path)
+    loaded = MoECBOWClassifier.load(tmp_path)
+    later = pd.DataFrame({"id": ["id7", "common", "new"], "x": [1.0, 2.0, 3.0]})
+    np.testing.assert_array_equal(
+        loaded.tokenizer_.transform(later), model.tokenizer_.transform(later)
+    )
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
 def test_corrupt_files_are_value_errors(folder):
     path, Estimator = folder
     weights = (path / WEIGHTS_FILE).read_bytes()

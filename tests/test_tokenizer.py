@@ -1,5 +1,7 @@
 """ColumnTokenizer: dtypes, reserved tokens, vocabularies, errors."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -130,7 +132,6 @@ def test_infrequent_categories_share_a_token():
     assert codes[-1] == codes[-2] == 2
 
 
-
 # -- found by tests/test_fuzz.py ------------------------------------------------------
 def test_duplicate_column_names_are_named():
     X = pd.DataFrame([[1.0, 2.0, 3.0]], columns=["a", "b", "a"])
@@ -201,3 +202,18 @@ def test_a_cap_bounds_the_vocabulary_of_a_5000_category_column(cap):
     assert tokenizer.n_categories_.tolist() == [20]
     encoded = tokenizer.transform(pd.DataFrame({"user": ["user3", "user4999", "new"]}))
     assert encoded[:, 0].tolist() == [12, 19, UNKNOWN]  # "user3" sorts 13th
+
+
+def test_a_column_whose_type_changed_since_fit_warns():
+    """Fitted as strings "1", "2", "3", predicted as ints: every cell unseen."""
+    X = pd.DataFrame({"k": ["1", "2", "3"] * 4})
+    tokenizer = ColumnTokenizer().fit(X)
+    with pytest.warns(UserWarning, match="'k'.*none of its 3 values.*convert it"):
+        codes = tokenizer.transform(pd.DataFrame({"k": [1, 2, 3]}))
+    assert (codes == UNKNOWN).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one new category is no alarm
+        tokenizer.transform(pd.DataFrame({"k": ["9"]}))
+        tokenizer.transform(pd.DataFrame({"k": ["1", "9", None]}))
+    with pytest.warns(UserWarning, match="none of its 5 values"):
+        tokenizer.transform(pd.DataFrame({"k": ["7", "8", "9", "10", "11"]}))
