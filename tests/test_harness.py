@@ -654,8 +654,94 @@ def test_cli_help(capsys):
                    "--data-dir", "--quick", "--out", "--param"):  # fmt: skip
         assert option in out
     assert "--protocol" in out
+    from benchmarks import bench_perf
+
+    with pytest.raises(SystemExit):
+        bench_perf.main(["--help"])
+    out = capsys.readouterr().out
+    for option in ("--quick", "--models", "--full-up-to", "--time-budget", "--out"):
+        assert option in out
     assert dispatcher.main([]) == 0 and "ood" in capsys.readouterr().out
     assert dispatcher.main(["nope"]) == 2
+
+
+def test_perf_child_measures_one_model_in_this_process(tmp_path):
+    from benchmarks import _perf_measure as measure
+
+    path = measure.write_data(tmp_path, "tiny", n_train=300, n_test=200, n_features=4)
+    spec = {"model": "histgb", "data": path, "seed": 0, "score": True}
+    spec |= {"predict": True, "predict_repeats": 2}
+    result = measure.measure(spec)
+    assert (result["n_train"], result["n_features"], result["predict_rows"]) == (
+        300, 4, 200,
+    )  # fmt: skip
+    assert result["fit_est_s"] == result["fit_s"] > 0 and not result["extrapolated"]
+    assert 0 <= result["accuracy"] <= 1 and len(result["predict_times_s"]) == 2
+    assert result["peak_rss_mb"] >= result["peak_rss_fit_mb"] > 0
+    assert measure.missing_package("histgb") is None
+
+
+def _perf_result(model, fit_s, *, extrapolated=False, **extra):
+    return {
+        "model": model, "fit_s": fit_s, "fit_est_s": fit_s, "fit_cpu_s": fit_s,
+        "fit_est_s_runs": [fit_s], "extrapolated": extrapolated, "accuracy": 0.3,
+        "mse": 2.0, "warmup_s": 0.5, "predict_rows_per_s": 1000.0, "predict_s": 1.0,
+        "predict_cpu_s": 1.0, "peak_rss_fit_mb": 500.0, "epochs": 40, "n_iter": 100,
+        "epoch_s": fit_s / 40, **extra,
+    }  # fmt: skip
+
+
+def test_perf_report_reads_targets_off_the_results(tmp_path):
+    import argparse
+
+    from benchmarks import _perf_report as report
+
+    args = argparse.Namespace(
+        headline_n=2000, predict_rows=1000, predict_repeats=1, sizes=[1000, 10_000],
+        features=[5, 20], curve_d=20, curve_n=1000, n_test=100, full_up_to=100_000,
+        ref_steps=300,
+    )  # fmt: skip
+
+    def point(ours, histgb, realmlp):
+        return {
+            "ours": _perf_result("ours", ours),
+            "histgb": _perf_result("histgb", histgb),
+            "realmlp": _perf_result("realmlp", realmlp, extrapolated=True),
+        }
+
+    results = {
+        "headline": {
+            "ours": _perf_result("ours", 2.0, defaults={"max_epochs": 200}),
+            "histgb": _perf_result("histgb", 1.0),
+        },
+        "predict": {
+            "ours": _perf_result("ours", 1.0, predict_rows_per_s=3000.0),
+            "histgb": _perf_result("histgb", 1.0),
+        },
+        "curves": {
+            (1000, 20): point(5.0, 1.0, 50.0),
+            (10_000, 20): point(40.0, 2.0, 100.0),
+            (1000, 5): point(2.0, 1.0, 10.0),
+        },
+    }
+    text, found = report.markdown(results, args, {"cpu_count": 2}, "perf --x", 1.0)
+    assert (
+        found[0].startswith("PASS: default fit on the simulation")
+        and "2.00x" in found[0]
+    )
+    assert found[1].startswith("FAIL: ours / HistGB") and "20.0x at 10,000" in found[1]
+    assert "n/a: 1,000,000 rows" in found[2]
+    assert (
+        found[3].startswith("FAIL: ours at least 5x faster")
+        and "~2.5x at 10,000" in found[3]
+    )
+    assert found[4].startswith("PASS: predict") and "3.00x" in found[4]
+    assert "Command: `perf --x`" in text and "| 10,000 | 40 | 0.300 |" in text
+    report.plot(results, args, tmp_path)
+    assert (tmp_path / "fit_time_vs_n.png").stat().st_size > 1000
+    record = json.loads(report.to_json(results, args, {}, "perf --x", 1.0, found))
+    curve = record["results"]["curves"][1]  # the docs read points, models as keys
+    assert (curve["n_train"], curve["ours"]["fit_est_s"]) == (10_000, 40.0)
 
 
 def test_cli_profile_times_steps_and_lists_ops(capsys):
