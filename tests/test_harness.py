@@ -371,6 +371,10 @@ def test_optional_baselines_fit_categorical_tables(model, package, data_dir):
     assert 0 <= row["balanced_accuracy"] <= 1 and row["log_loss"] > 0
     if package != "pytabkit":  # full default fits (pytabkit's ran 2 epochs)
         assert row["accuracy"] > 0.6  # ours: 0.615, HistGB 0.640 (issue 16)
+    if model in ("catboost", "lightgbm"):  # boosting rounds, as HistGB's n_iter_
+        from moe_tabular.ood._harness import _iterations
+
+        assert _iterations(estimator) == {"catboost": 1000, "lightgbm": 100}[model]
     if model == "catboost":
         booster = estimator[-1]
         names = [booster.feature_names_[i] for i in booster.get_cat_feature_indices()]
@@ -457,7 +461,8 @@ def test_transductive_protocol_adds_the_ood_features_unlabeled(
 
         def fit_labelled(X, y):  # record, then fit on the labelled rows only:
             seen[spec.label] = (X, y)  # this test is about the harness alone
-            return fit(X[y.to_numpy() != -1], y[y.to_numpy() != -1])
+            labelled = y.notna().to_numpy()
+            return fit(X[labelled], y[labelled].astype(auto_mpg.y_train.dtype))
 
         estimator.fit = fit_labelled
         return estimator
@@ -478,28 +483,28 @@ def test_transductive_protocol_adds_the_ood_features_unlabeled(
     pd.testing.assert_frame_equal(
         X.iloc[n_train:].reset_index(drop=True), auto_mpg.X_ood
     )
-    assert (y.iloc[n_train:] == -1).all()  # the OOD labels never join
-    pd.testing.assert_series_equal(y.iloc[:n_train], auto_mpg.y_train)
+    assert y.iloc[n_train:].isna().all()  # unlabeled: the OOD labels never join
+    assert (y.iloc[:n_train] == auto_mpg.y_train).all()
     pd.testing.assert_frame_equal(seen["logreg"][0], auto_mpg.X_train)
     assert (
         json.loads(checkpoint.settings_path.read_text())["protocol"] == "transductive"
     )
     assert "@transductive: the transductive protocol" in results_to_markdown(runs)
-    # string labels are marked None (scikit-learn's convention for strings)
+    # string labels too: an unlabeled row is None whatever the labels' kind
     strings = auto_mpg._replace(y_train=auto_mpg.y_train.astype(str))
     _, y = _harness._unlabeled_rows(strings)
     assert y.iloc[n_train:].isna().all() and y.iloc[0] == str(auto_mpg.y_train[0])
 
 
-def test_transductive_moe_learns_from_unlabeled_rows_without_a_minus_one_class(
+def test_transductive_moe_learns_from_unlabeled_rows_without_a_class_for_them(
     auto_mpg,
 ):
     from moe_tabular.ood._harness import _unlabeled_rows
 
-    # the estimator reads y=-1 as an unlabeled row (issue 16, item 4)
+    # the estimator reads None as an unlabeled row (issue 16, item 4)
     X, y = _unlabeled_rows(auto_mpg)
     model = make_model("moe", auto_mpg, seed=1, params=TINY).fit(X, y)
-    assert -1 not in model.classes_
+    np.testing.assert_array_equal(model.classes_, np.unique(auto_mpg.y_train))
     assert set(model.predict(auto_mpg.X_ood)) <= set(auto_mpg.y_train)
     row = run_one(
         dataset="auto-mpg", model="moe", seed=1, params=TINY,

@@ -171,13 +171,14 @@ def _described_params(spec, fitted):
 def _unlabeled_rows(task):
     """Training rows plus the OOD rows' features, their target unknown.
 
-    scikit-learn's semi-supervised convention marks an unlabeled row ``-1``
-    (None where the labels are strings); the OOD labels never join.
+    An unlabeled row's target is None (the estimator reads NaN, None and
+    ``pd.NA`` as "no label"; -1 stays a class there): the labels become an
+    object column, which the estimator reads back as their own kind. The OOD
+    labels never join.
     """
-    unknown = -1 if pd.api.types.is_numeric_dtype(task.y_train) else None
     X = pd.concat([task.X_train, task.X_ood], ignore_index=True)
-    y_ood = pd.Series([unknown] * len(task.y_ood), name=task.y_train.name)
-    y = pd.concat([task.y_train, y_ood], ignore_index=True)
+    unknown = pd.Series([None] * len(task.y_ood), dtype=object, name=task.y_train.name)
+    y = pd.concat([task.y_train.astype(object), unknown], ignore_index=True)
     return X, y
 
 
@@ -302,7 +303,7 @@ def _iterations(estimator):
         estimator = estimator[-1]
     if hasattr(estimator, "history_"):
         return len(estimator.history_)
-    n_iter = getattr(estimator, "n_iter_", None)
+    n_iter = getattr(estimator, "n_iter_", getattr(estimator, "tree_count_", None))
     return np.nan if n_iter is None else int(np.max(n_iter))
 
 

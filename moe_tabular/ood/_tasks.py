@@ -101,10 +101,10 @@ class TaskOptions:
 
     protocol : {"standard", "transductive"}, default="standard"
         ``"transductive"``: a MoE model is fitted on the training rows plus the
-        OOD rows' features, their target unknown (``y = -1``, or None for
-        string labels: scikit-learn's semi-supervised convention); never
-        their labels. Its runs are labelled ``@transductive``. Baselines, which
-        cannot learn from unlabeled rows, run the standard protocol.
+        OOD rows' features, their target unknown (None: an unlabeled row,
+        which trains the feature columns only); never their labels. Its runs
+        are labelled ``@transductive``. Baselines, which cannot learn from
+        unlabeled rows, run the standard protocol.
 
     Examples
     --------
