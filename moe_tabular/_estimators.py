@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from skorch.history import History
 
 from ._engine import make_net
 from ._inference import column_log_proba, float64_copy, resolve_device
@@ -35,6 +36,11 @@ _EARLY_STOPPING_ROWS = 10_000  # early_stopping="auto" turns it on above this
 # learning_rate="auto": this rate per row of batch (linear scaling), i.e. 1e-2 at
 # the simulation's batch of 500, where it was tuned (benchmarks/results)
 _LEARNING_RATE_PER_ROW = 1e-2 / 500
+# max_epochs="auto": the optimizer steps of 200 epochs of 4 batches, what every
+# table up to 2,048 rows gets (the simulation's 2,000 and Auto MPG's 245, where
+# the defaults were tuned); larger tables get as many steps in fewer passes
+_AUTO_STEPS = 800
+_AUTO_MIN_EPOCHS = 2
 
 
 class _BaseMoECBOW(MoELensMixin, BaseEstimator):
@@ -55,7 +61,10 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             key: ColumnTokenizer._parameter_constraints[key]
             for key in ("handle_unknown", "min_frequency", "max_categories")
         },
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_epochs": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "batch_size": [
             Interval(numbers.Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
@@ -90,7 +99,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         handle_unknown="unknown_token",
         min_frequency=5,
         max_categories=None,
-        max_epochs=200,
+        max_epochs="auto",
         batch_size="auto",
         learning_rate="auto",
         learning_rate_schedule="onecycle",
@@ -143,6 +152,13 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
 
         Returns the table as a DataFrame whose dtypes the tokenizer reads.
         """
+        if type(X).__module__.split(".")[0] in {"dask", "dask_expr"}:
+            raise TypeError(
+                f"X is a {type(X).__name__} from Dask; {type(self).__name__} would "
+                "pull it into memory whole. Train on it partition by partition "
+                "with dask_ml.wrappers.Incremental (partial_fit), or pass "
+                "X.compute() if it fits in memory."
+            )
         validate_data(
             self,
             check_frame_columns(X),
@@ -210,14 +226,20 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             return [*(~tokenizer.categorical_).tolist(), bool(target.ordered)]
         return [bool(self.shared_vocabulary)] * (tokenizer.n_features_in_ + 1)
 
-    def _step_sizes(self, n_train_rows):
+    def _budget(self, n_train_rows):
+        """(batch size, learning rate, epochs) with the "auto" rules applied."""
         batch_size = self.batch_size
         if batch_size == "auto":
             batch_size = min(512, max(32, -(-n_train_rows // 4)))
         learning_rate = self.learning_rate
         if learning_rate == "auto":
             learning_rate = _LEARNING_RATE_PER_ROW * min(batch_size, n_train_rows)
-        return batch_size, learning_rate
+        max_epochs = self.max_epochs
+        if max_epochs == "auto":
+            steps_per_epoch = -(-n_train_rows // batch_size)
+            max_epochs = min(200, -(-_AUTO_STEPS // steps_per_epoch))
+            max_epochs = max(_AUTO_MIN_EPOCHS, max_epochs)
+        return batch_size, learning_rate, max_epochs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -229,9 +251,9 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             The table; DataFrame dtypes decide which columns are categorical.
         y : array-like of shape (n_samples,)
             The target. Rows whose target is missing (NaN, None, ``pd.NA``,
-            or -1 in a numeric classifier target, scikit-learn's
-            semi-supervised convention) are unlabeled: they train how the
-            feature columns go together, not the target.
+            are unlabeled: they train how the feature columns go together, not
+            the target (scikit-learn's semi-supervised estimators also read -1
+            as unlabeled; here -1 is a class: pass NaN instead).
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights: a row of weight 2 counts as the row twice in the loss,
             the bins and the target's bin means; weight 0 leaves a row out.
@@ -242,57 +264,32 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        state = dict(self.__dict__)
-        try:
-            return self._fit(X, y, sample_weight)
-        except BaseException:  # a failed fit leaves a fitted model as it was
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
+        return self._keep_state_on_error(self._fit, X, y, sample_weight)
 
-    def _fit(self, X, y, sample_weight):
-        frame = self._check_X(X, reset=True)
-        n_rows = frame.shape[0]
-        if n_rows < 2:
+    def _check_rows(self, frame, y, sample_weight):
+        """Checked ``y`` length and ``sample_weight`` (an ndarray or None)."""
+        if frame.shape[0] < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 samples to fit; got "
-                f"n_samples = {n_rows}."
+                f"n_samples = {frame.shape[0]}."
             )
-        self._check_heads()
-        device = resolve_device(self.device)
         if y is not None:
             check_consistent_length(frame, y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, frame, dtype=np.float64, ensure_non_negative=True
             )
-            kept = sample_weight > 0  # weight 0: as if the row were not there
-            if not kept.all():
-                frame, sample_weight = frame.iloc[kept], sample_weight[kept]
-                y = None if y is None else _safe_indexing(y, np.flatnonzero(kept))
-                n_rows = frame.shape[0]
-        target = self._make_target()
-        target.fit(y, owner=type(self).__name__, sample_weight=sample_weight)
-        target_codes = target.encode(y if target.has_target else np.zeros(n_rows))
-        sample_weight = self._row_weights(target, target_codes, sample_weight)
-        tokenizer = self._new_tokenizer(frame)._fit_frame(frame, sample_weight)
-        codes = np.empty((n_rows, frame.shape[1] + 1), dtype=np.int64)
-        codes[:, :-1] = tokenizer._transform_frame(frame)
+        return sample_weight
+
+    def _codes(self, frame, target_codes):
+        """The training codes: the tokenizer's, then the target's."""
+        codes = np.empty((frame.shape[0], frame.shape[1] + 1), dtype=np.int64)
+        codes[:, :-1] = self.tokenizer_._transform_frame(frame)
         codes[:, -1] = target_codes
-        early_stopping = self._early_stopping(n_rows, target)
-        n_valid = math.ceil(self.validation_fraction * n_rows)
-        n_train_rows = n_rows - (n_valid if early_stopping else 0)
-        batch_size, learning_rate = self._step_sizes(n_train_rows)
-        labeled = target_codes[target_codes >= 0]
-        counts = np.bincount(labeled, minlength=target.n_categories)
-        stratify = bool(
-            len(labeled) == n_rows
-            and counts[counts > 0].min() >= 2
-            and min(n_valid, n_rows - n_valid) >= np.count_nonzero(counts)
-        )
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        generator = torch.Generator().manual_seed(seed)
-        module = MaskedColumnAttention(
+        return codes
+
+    def _new_module(self, tokenizer, target, generator):
+        return MaskedColumnAttention(
             n_categories=[*tokenizer.n_categories_.tolist(), target.n_categories],
             shared=self._shared(tokenizer, target),
             d_embedding=self.d_embedding,
@@ -303,11 +300,67 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             norm_first=self.norm_first,
             generator=generator,
         )
-        module.set_generator(generator)
+
+    def _train(self, net, codes, target_codes, sample_weight, *, seed, partial=False):
+        generator = net.iterator_train__generator  # the fit's own, see make_net
+        """Run skorch's loop; keep the module and the history, not the net."""
+        inputs = {"codes": torch.as_tensor(codes)}
+        if sample_weight is not None:
+            inputs["weight"] = torch.as_tensor(sample_weight, dtype=torch.float32)
+        train = net.partial_fit if partial else net.fit
+        device = torch.device(net.device)
+        self.module_.set_generator(generator)
+        try:
+            if device.type == "cuda":  # torch's CUDA dropout draws from global RNG
+                with torch.random.fork_rng(devices=[device]):
+                    torch.cuda.manual_seed(seed)
+                    train(inputs, torch.as_tensor(target_codes))
+            else:
+                train(inputs, torch.as_tensor(target_codes))
+        finally:
+            self.module_.set_generator(None)
+            self.module_.eval()
+        self.n_iter_ = len(net.history)
+        self.history_ = pd.DataFrame(
+            [{k: v for k, v in row.items() if k != "batches"} for row in net.history]
+        )
+
+    def _fit(self, X, y, sample_weight):
+        frame = self._check_X(X, reset=True)
+        self._check_heads()
+        device = resolve_device(self.device)
+        sample_weight = self._check_rows(frame, y, sample_weight)
+        if sample_weight is not None:
+            kept = sample_weight > 0  # weight 0: as if the row were not there
+            if not kept.all():
+                frame, sample_weight = frame.iloc[kept], sample_weight[kept]
+                y = None if y is None else _safe_indexing(y, np.flatnonzero(kept))
+        n_rows = frame.shape[0]
+        target = self._make_target()
+        target.fit(y, owner=type(self).__name__, sample_weight=sample_weight)
+        target_codes = target.encode(y if target.has_target else np.zeros(n_rows))
+        sample_weight = self._row_weights(target, target_codes, sample_weight)
+        self.tokenizer_ = self._new_tokenizer(frame)._fit_frame(frame, sample_weight)
+        self._target = target
+        codes = self._codes(frame, target_codes)
+        early_stopping = self._early_stopping(n_rows, target)
+        n_valid = math.ceil(self.validation_fraction * n_rows)
+        n_train_rows = n_rows - (n_valid if early_stopping else 0)
+        batch_size, learning_rate, max_epochs = self._budget(n_train_rows)
+        labeled = target_codes[target_codes >= 0]
+        counts = np.bincount(labeled, minlength=target.n_categories)
+        stratify = bool(
+            len(labeled) == n_rows
+            and counts[counts > 0].min() >= 2
+            and min(n_valid, n_rows - n_valid) >= np.count_nonzero(counts)
+        )
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        generator = torch.Generator().manual_seed(seed)
+        self.module_ = self._new_module(self.tokenizer_, target, generator)
         net = make_net(
-            module=module,
+            module=self.module_,
             target_weight=self.target_weight,
-            max_epochs=self.max_epochs,
+            max_epochs=max_epochs,
             batch_size=batch_size,
             learning_rate=learning_rate,
             learning_rate_schedule=self.learning_rate_schedule,
@@ -322,25 +375,105 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             generator=generator,
             verbose=self.verbose,
         )
-        inputs = {"codes": torch.as_tensor(codes)}
-        if sample_weight is not None:
-            inputs["weight"] = torch.as_tensor(sample_weight, dtype=torch.float32)
-        if device.type == "cuda":  # torch's CUDA dropout draws from the global RNG
-            with torch.random.fork_rng(devices=[device]):
-                torch.cuda.manual_seed(seed)
-                net.fit(inputs, torch.as_tensor(target_codes))
-        else:
-            net.fit(inputs, torch.as_tensor(target_codes))
-        module = net.module_
-        module.set_generator(None)
-        self.tokenizer_ = tokenizer
-        self._target = target
         self.batch_size_, self.learning_rate_ = batch_size, learning_rate
-        self.module_ = module.eval()
-        self.history_ = pd.DataFrame(
-            [{k: v for k, v in row.items() if k != "batches"} for row in net.history]
+        self._train(net, codes, target_codes, sample_weight, seed=seed)
+        self.module_ = net.module_.eval()  # skorch moved it to the device
+        self.__dict__.pop("_trainer", None)  # a new fit starts partial_fit afresh
+        return self
+
+    def _partial_fit(self, X, y, sample_weight, classes=None):
+        """One epoch over ``X``; the first call fixes the vocabulary and target."""
+        first = not hasattr(self, "module_")
+        frame = self._check_X(X, reset=first)
+        sample_weight = self._check_rows(frame, y, sample_weight)
+        if first:
+            self._check_heads()
+            target = self._make_target()
+            if classes is not None:
+                target.fit(classes, owner=type(self).__name__)
+            else:
+                target.fit(y, owner=type(self).__name__, sample_weight=sample_weight)
+            self.tokenizer_ = self._new_tokenizer(frame)._fit_frame(
+                frame, sample_weight
+            )
+            self._target = target
+        target = self._target
+        n_rows = frame.shape[0]
+        target_codes = target.encode(y if target.has_target else np.zeros(n_rows))
+        sample_weight = self._row_weights(target, target_codes, sample_weight)
+        codes = self._codes(frame, target_codes)
+        net = getattr(self, "_trainer", None)
+        if net is None:  # the first call, or the first after fit() or load()
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            generator = torch.Generator().manual_seed(seed)
+            if first:
+                self.module_ = self._new_module(self.tokenizer_, target, generator)
+            batch_size, learning_rate, _ = self._budget(n_rows)
+            net = make_net(
+                module=self.module_,
+                target_weight=self.target_weight,
+                max_epochs=1,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                learning_rate_schedule="constant",
+                n_train_rows=n_rows,
+                early_stopping=False,
+                validation_fraction=self.validation_fraction,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                stratify=False,
+                device=resolve_device(self.device),
+                random_state=seed,
+                generator=generator,
+                verbose=self.verbose,
+            )
+            net.initialize()
+            if hasattr(self, "history_"):  # epochs continue after fit() or load()
+                net.history = History(self.history_.to_dict(orient="records"))
+            self.batch_size_, self.learning_rate_ = batch_size, learning_rate
+            self._trainer, self._seed = net, seed
+        self._train(
+            net, codes, target_codes, sample_weight, seed=self._seed, partial=True
         )
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch on ``X``; for data that comes in batches.
+
+        The first call (or the first after :meth:`fit` starts afresh) fixes the
+        vocabulary from its batch (the tokenizer's categories and bins) and
+        the target's bins; later batches map unseen categories to the UNKNOWN
+        token. Each call is one pass with a constant learning rate
+        (``learning_rate``; "auto" sized by the first batch) and no early
+        stopping; the optimizer's state carries over between calls, as in
+        :meth:`sklearn.neural_network.MLPRegressor.partial_fit`. To fix the
+        vocabulary from a sample, make it the first batch.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            A batch of rows.
+        y : array-like of shape (n_samples,)
+            Their target (NaN for an unlabeled row).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        return self._keep_state_on_error(self._partial_fit, X, y, sample_weight)
+
+    def _keep_state_on_error(self, method, *args, **kwargs):
+        state = dict(self.__dict__)
+        try:
+            return method(*args, **kwargs)
+        except BaseException:  # a failed call leaves a fitted model as it was
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
 
     # -- persistence -------------------------------------------------------------
     def save(self, path):
@@ -490,8 +623,12 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         At most this many tokens per categorical column, the rarest categories
         sharing the infrequent one: bounds the vocabulary, and so memory, for
         columns with thousands of categories. None: no cap.
-    max_epochs : int, default=200
+    max_epochs : int or "auto", default="auto"
         Passes over the data; each masks every column of every row once.
+        "auto": as many passes as give 800 optimizer steps: 200 on tables of
+        up to 2,048 rows (where the defaults were tuned), fewer above (40 at
+        10,000 rows, 4 at 100,000), at least 2. Early stopping may end a fit
+        sooner.
     batch_size : int or "auto", default="auto"
         Rows per gradient step (each row yields one example per column).
         "auto": a quarter of the training rows, clipped to [32, 512], so small
@@ -556,6 +693,8 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
     layout_ : pandas.DataFrame
         The token layout of ``module_``, one row per position (features, then
         the target).
+    n_iter_ : int
+        Epochs run (``max_epochs`` resolved, or fewer after early stopping).
     batch_size_ : int
         Rows per gradient step used (``batch_size`` resolved).
     learning_rate_ : float
@@ -613,7 +752,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         handle_unknown="unknown_token",
         min_frequency=5,
         max_categories=None,
-        max_epochs=200,
+        max_epochs="auto",
         batch_size="auto",
         learning_rate="auto",
         learning_rate_schedule="onecycle",
@@ -686,6 +825,44 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
     def classes_(self):
         """Class labels (``classes_`` of the fitted target)."""
         return self._target.classes_
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch on ``X``; for data that comes in batches.
+
+        The first call fixes the vocabulary from its batch (the tokenizer's
+        categories and bins) and the classes from ``classes``; later batches
+        map unseen categories to the UNKNOWN token. Each call is one pass with
+        a constant learning rate (``learning_rate``; "auto" sized by the first
+        batch) and no early stopping; the optimizer's state carries over
+        between calls, as in :meth:`sklearn.neural_network.MLPClassifier.partial_fit`.
+        To fix the vocabulary from a sample, make it the first batch.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            A batch of rows.
+        y : array-like of shape (n_samples,)
+            Their class labels (NaN or None for an unlabeled row).
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the whole data; required on the first call, ignored
+            afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        if classes is None and not hasattr(self, "module_"):
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit (every "
+                "class of the whole data, e.g. np.unique(y))."
+            )
+        return self._keep_state_on_error(
+            self._partial_fit, X, y, sample_weight, classes=classes
+        )
 
     def predict_proba(self, X):
         """Class probabilities with the target column masked.
@@ -803,7 +980,7 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         handle_unknown="unknown_token",
         min_frequency=5,
         max_categories=None,
-        max_epochs=200,
+        max_epochs="auto",
         batch_size="auto",
         learning_rate="auto",
         learning_rate_schedule="onecycle",

@@ -112,6 +112,32 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         """
         return super().fit(X, None, sample_weight=sample_weight)
 
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Train for one epoch on a batch of ``X``.
+
+        As :meth:`MoECBOWClassifier.partial_fit`: the first call fixes the
+        vocabulary, the bins and the values filled into them (``bin_means_``).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            A batch of rows.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        self : MoECBOWImputer
+            The imputer, trained one more epoch.
+        """
+        first = not hasattr(self, "module_")
+        super().partial_fit(X, None, sample_weight=sample_weight)
+        if first:
+            self.bin_means_ = self._bin_means(X)
+        return self
+
     def _make_target(self):
         return NoTarget()
 

@@ -287,6 +287,7 @@ def _rebuild_target(state):
 _ATTRIBUTES = (
     "n_features_in_",
     "feature_names_in_",
+    "n_iter_",
     "batch_size_",
     "learning_rate_",
     "bin_means_",
