@@ -109,12 +109,12 @@ def test_optional_models_follow_pytorch_tabular():
 
 @pytest.mark.parametrize("model", sorted(OPTIONAL_BASELINES))
 def test_an_absent_optional_package_is_named(model, monkeypatch):
-    from moe_tabular.ood import _models
+    from moe_tabular.ood import _baselines
 
     module, package = OPTIONAL_BASELINES[model]
-    real_find_spec = _models.importlib.util.find_spec
+    real_find_spec = _baselines.importlib.util.find_spec
     monkeypatch.setattr(
-        _models.importlib.util,
+        _baselines.importlib.util,
         "find_spec",
         lambda name: None if name == module else real_find_spec(name),
     )

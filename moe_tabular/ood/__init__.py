@@ -7,7 +7,8 @@ benchmark harness (:func:`run_suite`, :func:`run_one`, :func:`make_task`,
 and the baselines; ``benchmarks/bench_ood.py`` is its command line.
 """
 
-from ._harness import SUITES, Checkpoint, Suite, plan_runs, run_one, run_suite
+from ._checkpoint import Checkpoint
+from ._harness import SUITES, Suite, plan_runs, run_one, run_suite
 from ._models import (
     BASELINES,
     MOE_CONFIGS,
