@@ -40,6 +40,7 @@ _LEARNING_RATE_PER_ROW = 1e-2 / 500
 # table up to 2,048 rows gets (the simulation's 2,000 and Auto MPG's 245, where
 # the defaults were tuned); larger tables get as many steps in fewer passes
 _AUTO_STEPS = 800
+_PREDICT_ROWS = 2**16  # rows encoded at a time by predict
 _AUTO_MIN_EPOCHS = 2
 
 
@@ -181,7 +182,10 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         codes : ndarray of int64, shape (n_samples, n_features_in_ + 1)
         """
         check_is_fitted(self)
-        frame = self._check_X(X, reset=False)
+        return self._frame_codes(self._check_X(X, reset=False))
+
+    def _frame_codes(self, frame):
+        """:meth:`_encode` of a frame that :meth:`_check_X` checked."""
         codes = np.empty((frame.shape[0], frame.shape[1] + 1), dtype=np.int64)
         codes[:, :-1] = self.tokenizer_._transform_frame(frame)
         codes[:, -1] = MASK if self._target.has_target else 0
@@ -558,14 +562,21 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         )
 
     def _target_log_proba(self, X):
-        """Log-probabilities of the target's categories, the target masked."""
-        codes = self._encode(X)
-        return column_log_proba(
-            float64_copy(self.module_),
-            codes,
-            codes.shape[1] - 1,
-            n_heads=self.n_heads,
-        )
+        """Log-probabilities of the target's categories, the target masked.
+
+        Rows are encoded and scored a chunk at a time into one preallocated
+        output, so memory beyond ``X`` and the output stays bounded.
+        """
+        check_is_fitted(self)
+        frame = self._check_X(X, reset=False)
+        module = float64_copy(self.module_)
+        target = len(module.n_categories) - 1
+        out = np.empty((len(frame), int(module.n_categories[target])))
+        for start in range(0, len(frame), _PREDICT_ROWS):
+            rows = slice(start, start + _PREDICT_ROWS)
+            codes = self._frame_codes(frame.iloc[rows])
+            out[rows] = column_log_proba(module, codes, target, n_heads=self.n_heads)
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

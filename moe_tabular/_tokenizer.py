@@ -112,7 +112,7 @@ def _numeric_values(series, label):
 
 
 def _kinds(values):
-    """"string" and/or "number": the kinds of a few of ``values``."""
+    """The kinds (string, number) of the first thousand of ``values``."""
     return {"string" if isinstance(v, str) else "number" for v in values[:1000]}
 
 

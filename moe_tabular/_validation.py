@@ -39,8 +39,9 @@ def check_frame_columns(X):
     -------
     X_checkable : object
         What to hand to sklearn's ``validate_data`` for its checks: ``X`` itself,
-        or for a DataFrame with category, string or other non-numeric extension
-        (e.g. Arrow-backed) columns a copy holding them as ``object``.
+        or for a DataFrame its first row (none for an empty one), with
+        category, string or other non-numeric extension (e.g. Arrow-backed)
+        columns as ``object``.
         ``check_array`` otherwise casts a frame mixing them with nullable, bool
         or Arrow numeric columns to float, and fails (scikit-learn#25798). The
         tokenizer still reads the original ``X``.
@@ -62,6 +63,11 @@ def check_frame_columns(X):
     """
     if not isinstance(X, pd.DataFrame):
         return X
+    # sklearn's checks and messages need one row of a frame, not all of them:
+    # turning a whole mixed frame into one object array costs about half a
+    # kilobyte a row, and the tokenizer checks every value of every column
+    # itself (benchmarks/bench_predict_memory.py)
+    X = X.iloc[:1]
     columns = X.columns
     if columns.has_duplicates:
         duplicated = columns[columns.duplicated()].unique().tolist()
