@@ -301,7 +301,8 @@ def markdown(results, args, machine, command, elapsed):
     lines += _curve(f"## Fit over D (N={args.curve_n:,})", "D", d_points, models)
     lines += [
         "",
-        f"Curve notes: OOD accuracy on {args.n_test:,} rows of the shifted test set. "
+        f"Curve notes: {args.curve_repeats} process(es) per configuration (median "
+        f"time). OOD accuracy on {args.n_test:,} rows of the shifted test set. "
         f"Every model runs its full default fit up to N={args.full_up_to:,}. Above "
         "it, HistGB, CatBoost and LightGBM still do; `ours` does too unless "
         "`--time-budget` is given (then it is fit for one epoch and for as many "

@@ -38,7 +38,7 @@ small sizes. The full run takes hours on 2 cores: run it alone on the machine.
 
 Examples:
   python -m benchmarks perf --quick --out benchmarks/results/perf-quick
-  python -m benchmarks perf --threads 2 --repeats 3
+  python -m benchmarks perf --threads 2 --repeats 3 --curve-repeats 1
 """
 
 import math
@@ -128,8 +128,15 @@ def _parser(prog):
         "--repeats",
         type=int,
         default=1,
-        help="fresh processes per configuration (median times, max peak RSS); "
-        "the headline runs them round-robin (default 1)",
+        help="fresh processes per configuration of the headline (round-robin: "
+        "median of paired ratios) and predict sections (default 1)",
+    )
+    add(
+        "--curve-repeats",
+        type=int,
+        default=1,
+        help="fresh processes per configuration of the curves (median times, max "
+        "peak RSS; default 1: a 1M-row fit can take an hour)",
     )
     add(
         "--predict-repeats",
@@ -255,7 +262,7 @@ def _curve_point(tmp, n_train, n_features, args, log):
             spec["probe_epochs"] = True
         if above and name == "ours" and args.time_budget is not None:
             spec["time_budget"] = args.time_budget
-        point[name] = measure.repeat(spec, args.repeats, log, args.threads)
+        point[name] = measure.repeat(spec, args.curve_repeats, log, args.threads)
     return point
 
 

@@ -704,7 +704,7 @@ def test_perf_report_reads_targets_off_the_results(tmp_path):
     args = argparse.Namespace(
         headline_n=2000, predict_rows=1000, predict_repeats=1, sizes=[1000, 10_000],
         features=[5, 20], curve_d=20, curve_n=1000, n_test=100, full_up_to=100_000,
-        ref_steps=300,
+        ref_steps=300, curve_repeats=1,
     )  # fmt: skip
 
     def point(ours, histgb, realmlp):
