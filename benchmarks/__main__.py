@@ -10,7 +10,7 @@ import sys
 
 COMMANDS = {
     "ood": ("bench_ood", "in- and out-of-distribution accuracy, paper suites"),
-    "perf": ("bench_perf", "fit time, predict throughput and memory"),
+    "perf": ("bench_perf", "fit time and accuracy beside the peers; predict; memory"),
     "profile": ("bench_profile", "time and ops of one default training step"),
     "imputation": ("bench_imputation", "imputing missing cells"),
     "shift": ("bench_shift_score", "score_samples as an OOD detector (AUROC)"),
