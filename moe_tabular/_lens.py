@@ -204,7 +204,9 @@ def impute(model, X, *, strategy="most_likely", random_state=None, numeric_value
         if len(rows) == 0 or model.tokenizer_.n_categories_[j] == 0:
             continue
         proba = np.exp(log_proba[j][rows])
-        if _has_infrequent(model.tokenizer_.encoders_[j]) and proba.shape[1] > 1:
+        if _has_infrequent(model.tokenizer_.encoders_[j]):
+            if proba.shape[1] == 1:  # every category is infrequent: none to fill
+                continue
             proba[:, -1] = 0.0  # never fill in the shared "infrequent" category
         if strategy == "most_likely":
             chosen = proba.argmax(axis=1)

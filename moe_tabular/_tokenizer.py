@@ -130,6 +130,8 @@ def _warn_if_all_unseen(values, codes, encoder, label):
     if categories is None or (codes[present] == UNKNOWN).sum() != present.sum():
         return
     fitted = categories[0][~pd.isna(categories[0])]
+    if len(fitted) == 0:  # no value at fit: every value is unseen, as expected
+        return
     given = values[present]
     changed = _kinds(fitted) != _kinds(given)
     if not changed and present.sum() < 5:  # a new category or two: no alarm

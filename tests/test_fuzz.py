@@ -17,6 +17,7 @@ high-cardinality one)::
 
 import os
 import re
+import tempfile
 import traceback
 from dataclasses import dataclass, field
 
@@ -28,7 +29,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
-from moe_tabular import ColumnTokenizer, MoECBOWClassifier, MoECBOWRegressor
+from moe_tabular import (
+    ColumnTokenizer,
+    MoECBOWClassifier,
+    MoECBOWImputer,
+    MoECBOWRegressor,
+)
+from moe_tabular._lens import _has_infrequent
 from moe_tabular._tokenizer import MISSING, N_RESERVED, UNKNOWN
 
 _HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -96,6 +103,7 @@ text = st.text(max_size=3)  # unicode, with the empty string
 VALID_KINDS = [
     "float", "float32", "int", "Int64", "bool", "boolean", "object", "string",
     "category", "category_int", "object_numbers", "constant", "all_missing",
+    "arrow_string", "arrow_float", "arrow_bool",  # read_csv(dtype_backend="pyarrow")
 ]  # fmt: skip
 INVALID_KINDS = ["datetime", "float_inf"]
 column_kinds = st.sampled_from(VALID_KINDS * 8 + INVALID_KINDS)  # most tables are valid
@@ -148,6 +156,13 @@ def _column(draw, kind, n, pool):
         return np.array(_values(draw, pool, n, missing=True), dtype=object)
     if kind == "string":
         return pd.array(_values(draw, pool, n, missing=True), dtype="string")
+    if kind == "arrow_string":
+        return pd.array(_values(draw, pool, n, missing=True), dtype="string[pyarrow]")
+    if kind == "arrow_float":
+        return pd.array(_values(draw, pool, n, missing=True), dtype="double[pyarrow]")
+    if kind == "arrow_bool":
+        values = _values(draw, [True, False], n, missing=True)
+        return pd.array(values, dtype="bool[pyarrow]")
     if kind in {"category", "category_int"}:
         values = _values(draw, pool, n, missing=True)
         unused = draw(st.booleans())  # declared categories never observed
@@ -167,7 +182,7 @@ def _column(draw, kind, n, pool):
 
 
 def _pool(draw, kind):
-    if kind in {"float", "float32", "float_inf"}:
+    if kind in {"float", "float32", "float_inf", "arrow_float"}:
         width = 32 if kind == "float32" else 64
         finite = st.floats(allow_nan=False, allow_infinity=False, width=width)
         return draw(st.lists(finite, min_size=1, max_size=6))
@@ -347,12 +362,46 @@ def _check_predictions(model, X, y):
         assert (pred >= y.min() - slack).all() and (pred <= y.max() + slack).all()
 
 
+def _check_lens(model, X):
+    """The lens reads every table predict reads (one encode path)."""
+    scores = model.score_samples(X)
+    assert scores.shape == (len(X),) and np.isfinite(scores).all()
+    assert (scores <= 1e-9).all()
+    column = None if model._target.has_target else model._position_names()[0]
+    weights = model.expert_weights(X, column=column)
+    assert weights.shape == (len(X), model.n_features_in_ + 1)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-6)
+    filled = model.impute(X)
+    assert filled.shape == X.shape and type(filled) is type(X)
+    assert list(filled.columns) == list(X.columns)
+
+
+def _check_round_trip(model, X):
+    """save()/load() gives a model that answers exactly as the saved one."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            model.save(folder)
+        except TypeError as exc:  # values with no JSON form: a clear refusal
+            assert "Cannot save" in str(exc), exc
+            return
+        loaded = type(model).load(folder)
+    event("saved and loaded")
+    if hasattr(model, "predict_proba"):
+        np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    elif hasattr(model, "predict"):
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
+
+
 def _check_fitted_model(model, table, y):
     event("fitted")
     frame = table.frame
     assert model.n_features_in_ == frame.shape[1]
     _check_predictions(model, frame, y)
     _check_predictions(model, table.other, y)  # unseen categories, new NaN
+    _check_lens(model, frame)
+    _check_lens(model, table.other)
+    _check_round_trip(model, table.other)
     names = list(frame.columns)
     if all(isinstance(c, str) for c in names) and len(set(names)) == len(names) > 1:
         with pytest.raises(ValueError, match="same order"):
@@ -395,6 +444,40 @@ def test_regressor_fuzz(data, table, params):
         return
     assert not problems, f"expected an error: {problems}"
     _check_fitted_model(model, table, y)
+
+
+@examples(ci=25)
+@given(table=tables(), params=net_params)
+def test_imputer_fuzz(table, params):
+    problems = list(table.problems)
+    if len(table.frame) < 2:
+        problems.append((ValueError, "n_samples = 1"))
+    params = {**params, "early_stopping": False}  # no target to monitor
+    model = _fit_or_check_error(MoECBOWImputer, table, None, problems, params)
+    if model is None:
+        return
+    assert not problems, f"expected an error: {problems}"
+    event("fitted")
+    for X in (table.frame, table.other):
+        filled = model.transform(X)
+        assert filled.shape == X.shape
+        for before, after in zip(X.dtypes, filled.dtypes, strict=True):
+            if isinstance(before, pd.CategoricalDtype):  # filling adds categories
+                assert isinstance(after, pd.CategoricalDtype)
+            else:
+                assert after == before  # dtypes are kept
+        # a column with a category at fit, not only the shared infrequent one,
+        # has no missing cell left
+        tokenizer = model.tokenizer_
+        fillable = [
+            n > 0 and not (n == 1 and _has_infrequent(encoder))
+            for n, encoder in zip(
+                tokenizer.n_categories_, tokenizer.encoders_, strict=True
+            )
+        ]
+        assert not filled.loc[:, fillable].isna().any().any()
+    _check_lens(model, table.other)
+    _check_round_trip(model, table.other)
 
 
 @examples(ci=5, long=1_000)  # up to a second per example
