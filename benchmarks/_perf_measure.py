@@ -139,7 +139,7 @@ def _fit_ours(spec, X, y):
         cap = 1 if fits < 2 else min(full_epochs, fits)
     capped = cap is not None and isinstance(full_epochs, int) and cap < full_epochs
     model.set_params(max_epochs=full_epochs if cap is None else cap)
-    if budget is None or cap > 1:
+    if cap is None or cap > 1 or budget is None:
         fit_s, fit_cpu_s = _timed_fit(model, X, y)
     else:  # the one-epoch probe is the measurement
         fit_s, fit_cpu_s = probe_s, probe_cpu_s
@@ -155,6 +155,11 @@ def _fit_ours(spec, X, y):
         "extrapolated": capped,
         "fit_est_s": fit_s,
     }
+    if budget is not None and not isinstance(full_epochs, int):
+        info["extrapolation"] = (
+            f"--time-budget ignored: max_epochs={full_epochs!r} is not a fixed "
+            "number of epochs to extrapolate to, so the full fit ran"
+        )
     if capped:
         info["fit_est_s"] = info["overhead_s"] + epoch_s * full_epochs
         early = defaults["early_stopping"]

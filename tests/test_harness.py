@@ -684,6 +684,9 @@ def test_perf_child_measures_one_model_in_this_process(tmp_path):
     assert 0 <= result["accuracy"] <= 1 and len(result["predict_times_s"]) == 2
     assert result["peak_rss_mb"] >= result["peak_rss_fit_mb"] > 0
     assert measure.missing_package("histgb") is None
+    ours = measure.measure({"model": "ours", "data": path, "seed": 0, "max_epochs": 2})
+    assert ours["epochs"] == 2 and ours["torch_threads"] >= 1  # max_epochs capped
+    assert ours["fit_s"] > 0 and ours["warmup_s"] >= 0  # torch's warm-up apart
 
 
 def _perf_result(model, fit_s, *, extrapolated=False, **extra):
