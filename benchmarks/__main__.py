@@ -15,6 +15,8 @@ COMMANDS = {
     "imputation": ("bench_imputation", "imputing missing cells"),
     "shift": ("bench_shift_score", "score_samples as an OOD detector (AUROC)"),
     "paper-table": ("bench_paper_table", "ood runs beside the published numbers"),
+    "paired": ("bench_paired", "two runs.csv configurations, paired by seed"),
+    "predict-memory": ("bench_predict_memory", "peak RSS of predict as rows grow"),
 }
 
 
