@@ -224,6 +224,11 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             tokenizer.feature_names_in_ = self.feature_names_in_
         return tokenizer
 
+    @staticmethod
+    def _n_categories(tokenizer, target):
+        """Categories of every position: the features, then the target."""
+        return [*tokenizer.n_categories_.tolist(), target.n_categories]
+
     def _shared(self, tokenizer, target):
         """Which positions (features, then the target) share one vocabulary."""
         if self.shared_vocabulary == "auto":  # the ordered ones
@@ -292,10 +297,11 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         codes[:, -1] = target_codes
         return codes
 
-    def _new_module(self, tokenizer, target, generator):
+    def _new_module(self, n_categories, shared, generator):
+        """The torch module of this estimator's hyperparameters and a layout."""
         return MaskedColumnAttention(
-            n_categories=[*tokenizer.n_categories_.tolist(), target.n_categories],
-            shared=self._shared(tokenizer, target),
+            n_categories=n_categories,
+            shared=shared,
             d_embedding=self.d_embedding,
             n_heads=self.n_heads,
             n_layers=self.n_layers,
@@ -360,7 +366,11 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         )
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(seed)
-        self.module_ = self._new_module(self.tokenizer_, target, generator)
+        self.module_ = self._new_module(
+            self._n_categories(self.tokenizer_, target),
+            self._shared(self.tokenizer_, target),
+            generator,
+        )
         net = make_net(
             module=self.module_,
             target_weight=self.target_weight,
@@ -411,7 +421,11 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             generator = torch.Generator().manual_seed(seed)
             if first:
-                self.module_ = self._new_module(self.tokenizer_, target, generator)
+                self.module_ = self._new_module(
+                    self._n_categories(self.tokenizer_, target),
+                    self._shared(self.tokenizer_, target),
+                    generator,
+                )
             batch_size, learning_rate, _ = self._budget(n_rows)
             net = make_net(
                 module=self.module_,

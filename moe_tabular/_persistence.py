@@ -32,7 +32,6 @@ from safetensors.torch import load_file, save_file
 from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder
 
 from ._inference import resolve_device
-from ._module import MaskedColumnAttention
 from ._targets import BinnedTarget, ClassTarget, NoTarget
 from ._tokenizer import ColumnTokenizer
 from ._version import __version__
@@ -490,16 +489,9 @@ def _rebuild(config, state, cls, device):
         raise ValueError(f"a {type(target).__name__} does not fit {cls.__name__}")
     layout = config["layout"]
     _check_layout(estimator, tokenizer, target, layout, state)
-    module = MaskedColumnAttention(
-        n_categories=layout["n_categories"],
-        shared=layout["shared"],
-        d_embedding=estimator.d_embedding,
-        n_heads=estimator.n_heads,
-        n_layers=estimator.n_layers,
-        d_ffn=estimator.d_ffn,
-        dropout=estimator.dropout,
-        norm_first=estimator.norm_first,
-        generator=torch.Generator(),  # the initial weights are overwritten
+    # the initial weights are drawn from a throwaway generator, then overwritten
+    module = estimator._new_module(
+        layout["n_categories"], layout["shared"], torch.Generator()
     )
     module.load_state_dict(state, strict=True)
     records = [from_json(row) for row in config["history"]]
