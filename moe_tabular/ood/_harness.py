@@ -43,8 +43,10 @@ __all__ = [
 ]
 
 
-# Runs in one process take turns (threaded Dask workers): the estimator seeds
-# torch's global RNG, and thread counts and warning filters are process-wide.
+# Runs in one process take turns (threaded Dask workers): torch's and BLAS's
+# thread counts and the warning filters each run sets are process-wide. (Not for
+# randomness: each fit draws from its own torch.Generator, and GridSearchCV under
+# joblib's threading backend matches one job, tests/test_integration.py.)
 _PROCESS_LOCK = threading.Lock()
 # sklearn's notes on tiny classes in 5-fold CV and on test-only categories
 _IGNORED_WARNINGS = ("The least populated class", "Found unknown categories")
