@@ -312,8 +312,8 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         )
 
     def _train(self, net, codes, target_codes, sample_weight, *, seed, partial=False):
-        generator = net.iterator_train__generator  # the fit's own, see make_net
         """Run skorch's loop; keep the module and the history, not the net."""
+        generator = net.iterator_train__generator  # the fit's own, see make_net
         inputs = {"codes": torch.as_tensor(codes)}
         if sample_weight is not None:
             inputs["weight"] = torch.as_tensor(sample_weight, dtype=torch.float32)
