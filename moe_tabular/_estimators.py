@@ -311,13 +311,16 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             generator=generator,
         )
 
-    def _train(self, net, codes, target_codes, sample_weight, *, seed, partial=False):
-        """Run skorch's loop; keep the module and the history, not the net."""
-        generator = net.iterator_train__generator  # the fit's own, see make_net
+    def _train(self, net, codes, target_codes, sample_weight, *, seed, generator):
+        """Run skorch's loop; keep the module and the history, not the net.
+
+        ``generator`` is the fit's own (``make_net`` shuffles with it); dropout
+        draws from it too. A net trained before (``partial_fit``) continues.
+        """
         inputs = {"codes": torch.as_tensor(codes)}
         if sample_weight is not None:
             inputs["weight"] = torch.as_tensor(sample_weight, dtype=torch.float32)
-        train = net.partial_fit if partial else net.fit
+        train = net.partial_fit if net.initialized_ else net.fit
         device = torch.device(net.device)
         self.module_.set_generator(generator)
         try:
@@ -390,8 +393,9 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             verbose=self.verbose,
         )
         self.batch_size_, self.learning_rate_ = batch_size, learning_rate
-        self._train(net, codes, target_codes, sample_weight, seed=seed)
-        self.module_ = net.module_.eval()  # skorch moved it to the device
+        self._train(
+            net, codes, target_codes, sample_weight, seed=seed, generator=generator
+        )
         self.__dict__.pop("_trainer", None)  # a new fit starts partial_fit afresh
         return self
 
@@ -416,8 +420,8 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         target_codes = target.encode(y if target.has_target else np.zeros(n_rows))
         sample_weight = self._row_weights(target, target_codes, sample_weight)
         codes = self._codes(frame, target_codes)
-        net = getattr(self, "_trainer", None)
-        if net is None:  # the first call, or the first after fit() or load()
+        # a new trainer on the first call, or the first after fit() or load()
+        if not hasattr(self, "_trainer"):
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             generator = torch.Generator().manual_seed(seed)
             if first:
@@ -449,9 +453,10 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             if hasattr(self, "history_"):  # epochs continue after fit() or load()
                 net.history = History(self.history_.to_dict(orient="records"))
             self.batch_size_, self.learning_rate_ = batch_size, learning_rate
-            self._trainer, self._seed = net, seed
+            self._trainer = net, seed, generator
+        net, seed, generator = self._trainer
         self._train(
-            net, codes, target_codes, sample_weight, seed=self._seed, partial=True
+            net, codes, target_codes, sample_weight, seed=seed, generator=generator
         )
         return self
 

@@ -75,11 +75,17 @@ class ClassTarget:
         unlabeled = _unlabeled(y)
         labeled = y[~unlabeled]
         if len(labeled):
-            if labeled.dtype.kind == "O":
-                try:  # object labels of one numeric kind -> their numeric dtype
-                    labeled = np.asarray(labeled.tolist())
-                except (TypeError, ValueError):
-                    pass
+            kinds = (
+                {isinstance(v, str) for v in labeled}
+                if labeled.dtype.kind == "O"
+                else set()
+            )
+            if kinds == {True, False}:
+                raise TypeError(
+                    "y mixes strings and numbers as labels; convert them to one type."
+                )
+            if kinds == {False}:  # object labels that are all numbers (a
+                labeled = np.asarray(labeled.tolist())  # category of ints): numeric
             check_classification_targets(labeled)
         classes = np.unique(labeled) if len(labeled) else labeled
         if len(classes) < 2:
