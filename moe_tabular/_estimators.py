@@ -628,7 +628,9 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
     norm_first : bool, default=False
         False: the paper's post-LayerNorm block; True: pre-LayerNorm.
     n_bins : int, default=10
-        Quantile bins of a numeric column.
+        Quantile bins of a numeric column; a value held by at least
+        ``1 / n_bins`` of the rows gets a bin of its own (see
+        :class:`ColumnTokenizer`).
     categorical_features : "auto", array-like of str, int or bool, or None, \
             default="auto"
         Which columns are categorical; see :class:`ColumnTokenizer`.

@@ -151,6 +151,57 @@ def _warn_if_all_unseen(values, codes, encoder, label):
     )
 
 
+def _spikes(values, weights, n_bins):
+    """The values that hold at least ``1 / n_bins`` of the (weighted) rows."""
+    uniques, inverse = np.unique(values, return_inverse=True)
+    mass = np.bincount(inverse, weights=weights)
+    return uniques[mass * n_bins >= mass.sum()]
+
+
+def _spiked_quantile_bins(values, weights, n_bins):
+    """A fitted quantile :class:`~sklearn.preprocessing.KBinsDiscretizer` whose
+    spikes get bins of their own; the encoder and its number of bins.
+
+    A value held by at least ``1 / n_bins`` of the rows (the zeros of a
+    zero-inflated amount, a sentinel such as 999) would fill whole quantile
+    bins: their edges coincide and sklearn merges them, so the spike swallows
+    its neighbours (every cell of a column that is zero in 92% of rows then
+    shares one bin). Each spike ``v`` gets the bin ``[v, nextafter(v))``; the
+    inner edges of ``n_bins`` minus the number of spikes quantile bins (at least
+    two) of the other values cut the rest. Without spikes this is sklearn's
+    quantile binning unchanged.
+    """
+    spikes = _spikes(values, weights, n_bins)
+    rest = ~np.isin(values, spikes)
+    encoder = KBinsDiscretizer(
+        n_bins=max(2, n_bins - len(spikes)),
+        encode="ordinal",
+        strategy="quantile",
+        quantile_method="averaged_inverted_cdf",
+        subsample=None,
+    )
+    # the column is its spikes and at most one other value: spikes' edges only
+    binned = rest if len(np.unique(values[rest])) >= 2 else slice(None)
+    with warnings.catch_warnings():  # tiny bins are merged; n_bins_ says so
+        warnings.filterwarnings("ignore", message="Bins whose width")
+        encoder.fit(
+            values[binned].reshape(-1, 1),
+            sample_weight=None if weights is None else weights[binned],
+        )
+    if len(spikes):
+        inner = encoder.bin_edges_[0][1:-1] if binned is rest else []
+        ends = [values.min(), values.max()]
+        edges = np.unique(
+            np.concatenate([ends, inner, spikes, np.nextafter(spikes, np.inf)])
+        )
+        encoder.bin_edges_ = np.empty(1, dtype=object)
+        encoder.bin_edges_[0] = edges
+        encoder.n_bins_ = np.array([len(edges) - 1])
+    # sklearn drops bins narrower than 1e-8, all of them for a column whose
+    # values span less: its values then share bin 0
+    return encoder, max(1, int(encoder.n_bins_[0]))
+
+
 class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Turn a table into integer tokens, one position per column.
 
@@ -173,7 +224,10 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Otherwise column names, column indices or a boolean mask; the columns not
         named are numeric. ``None`` means no categorical column.
     n_bins : int, default=10
-        Number of quantile bins of a numeric column.
+        Number of quantile bins of a numeric column. A value held by at least
+        ``1 / n_bins`` of the rows (the zeros of a zero-inflated amount, a
+        sentinel such as 999) gets a bin of its own, and the other values share
+        the remaining quantile bins.
     handle_unknown : {"unknown_token", "error"}, default="unknown_token"
         What a category not seen during fit becomes at transform time.
     min_frequency : int or float, default=None
@@ -330,21 +384,11 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 handle_unknown="use_encoded_value", unknown_value=UNKNOWN
             ).fit(finite)
             return encoder, len(encoder.categories_[0])
-        with warnings.catch_warnings():  # tiny bins are merged; n_categories_ says so
-            warnings.filterwarnings("ignore", message="Bins whose width")
-            encoder = KBinsDiscretizer(
-                n_bins=self.n_bins,
-                encode="ordinal",
-                strategy="quantile",
-                quantile_method="averaged_inverted_cdf",
-                subsample=None,
-            ).fit(
-                finite,
-                sample_weight=None if sample_weight is None else sample_weight[present],
-            )
-        # sklearn drops bins narrower than 1e-8, all of them for a column whose
-        # values span less: its values then share bin 0
-        return encoder, max(1, int(encoder.n_bins_[0]))
+        return _spiked_quantile_bins(
+            values[present],
+            None if sample_weight is None else sample_weight[present],
+            self.n_bins,
+        )
 
     def _encode_column(self, series, j, label):
         """Codes of one column: category index, or MISSING/UNKNOWN."""

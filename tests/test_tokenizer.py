@@ -36,6 +36,34 @@ def test_quantile_bins_hold_equal_shares():
     assert np.bincount(codes).tolist() == [250, 250, 250, 250]
 
 
+
+def test_a_spike_gets_a_bin_of_its_own_and_the_rest_stays_binned():
+    # zero in 92% of rows (an amount such as capital gain): quantile edges all
+    # sit at 0, and sklearn's merged bins would put every row in one bin
+    rng = np.random.default_rng(0)
+    gain = np.where(rng.random(2000) < 0.92, 0.0, rng.lognormal(8, 1, 2000))
+    tokenizer = ColumnTokenizer(n_bins=10).fit(gain.reshape(-1, 1))
+    codes = tokenizer.transform(gain.reshape(-1, 1))[:, 0]
+    assert tokenizer.n_categories_.tolist() == [10]
+    assert (codes[gain == 0] == 0).all() and (codes[gain > 0] > 0).all()
+    counts = np.bincount(codes[gain > 0])[1:]  # 9 quantile bins of the non-zeros
+    assert len(counts) == 9 and counts.min() >= 0.7 * counts.mean()
+    # a spike inside the range (a sentinel such as 999 is at the top) keeps
+    # values on either side apart; a value near the spike is not the spike
+    pdays = np.where(rng.random(2000) < 0.5, 10.0, rng.uniform(0, 20, 2000))
+    tokenizer = ColumnTokenizer(n_bins=6).fit(pdays.reshape(-1, 1))
+    near = tokenizer.transform(np.array([[9.99], [10.0], [10.01]]))[:, 0]
+    assert near[0] < near[1] < near[2]
+
+
+def test_sample_weight_decides_which_values_are_spikes():
+    X = np.r_[np.zeros(10), np.arange(1.0, 91.0)].reshape(-1, 1)  # zero: 10%
+    light, heavy = np.ones(100), np.r_[np.full(10, 5.0), np.ones(90)]
+    spiked = ColumnTokenizer(n_bins=5).fit(X, sample_weight=heavy)
+    plain = ColumnTokenizer(n_bins=5).fit(X, sample_weight=light)
+    assert spiked.transform([[0.0], [1.0]])[:, 0].tolist() == [0, 1]
+    assert plain.transform([[0.0], [1.0]])[:, 0].tolist() == [0, 0]
+
 @pytest.mark.parametrize("missing", [None, np.nan, pd.NA])
 def test_missing_values_map_to_missing_token(missing):
     X = pd.DataFrame({"c": pd.Series(["a", "b", missing, "a"], dtype=object)})
