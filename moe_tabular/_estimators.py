@@ -232,7 +232,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
     def _shared(self, tokenizer, target):
         """Which positions (features, then the target) share one vocabulary."""
         if self.shared_vocabulary == "auto":  # the ordered ones
-            return [*(~tokenizer.categorical_).tolist(), bool(target.ordered)]
+            return [*tokenizer.ordered_.tolist(), bool(target.ordered)]
         return [bool(self.shared_vocabulary)] * (tokenizer.n_features_in_ + 1)
 
     def _budget(self, n_train_rows):
@@ -637,9 +637,13 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
     shared_vocabulary : "auto" or bool, default="auto"
         True: one vocabulary over all columns (category ``k`` of every column is
         one token, as in the paper); False: one vocabulary per column; "auto":
-        the ordered columns (numeric features, numeric class labels, regression
-        bins) share one vocabulary of bin tokens and every categorical column
-        has its own.
+        the ordered columns share one vocabulary of bin tokens and every other
+        categorical column has its own. Ordered are numeric features, ordered
+        pandas ``category`` columns, categorical columns whose categories are
+        numbers (integer codes, bools), numeric class labels and regression
+        bins (:attr:`ColumnTokenizer.ordered_ <ColumnTokenizer>`): the same
+        column reaches the same model as numbers, integer codes or an ordered
+        categorical.
     handle_unknown : {"unknown_token", "error"}, default="unknown_token"
         A category unseen during fit becomes the UNKNOWN token, or raises.
     min_frequency : int, float or None, default=5

@@ -242,6 +242,8 @@ def _rebuild_tokenizer(state):
     ]
     if len(tokenizer.encoders_) != tokenizer.n_features_in_:
         raise ValueError("the tokenizer has one encoder per column")
+    if not hasattr(tokenizer, "ordered_"):  # saved before ordered_: numeric ones
+        tokenizer.ordered_ = ~np.asarray(tokenizer.categorical_, dtype=bool)
     return tokenizer
 
 
@@ -462,6 +464,11 @@ def _check_layout(estimator, tokenizer, target, layout, state):
         raise ValueError(
             f"the target has {target.n_categories} categories (classes or bins), "
             f"the network {n_categories[-1]}"
+        )
+    if estimator.shared_vocabulary == "auto" and shared[:-1] != tokenizer.ordered_.tolist():
+        raise ValueError(
+            f"the tokenizer's ordered columns {tokenizer.ordered_.tolist()} are not "
+            f"the network's shared ones {shared[:-1]}"
         )
     for key, value in (("n_categories", n_categories), ("shared", shared)):
         saved = state.get(key)

@@ -111,6 +111,25 @@ def _numeric_values(series, label):
     return values
 
 
+def _category_order(series, values):
+    """The ``categories`` of a categorical column's encoder, and whether it is ordered.
+
+    An ordered pandas ``category`` keeps its own order (missing values last, as
+    sklearn's own fit puts them); categories that are numbers (integer codes,
+    bools) are sorted as numbers and ordered too; strings are sorted, unordered.
+    """
+    missing = pd.isna(values).ravel()
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype) and dtype.ordered:
+        used = dtype.categories[dtype.categories.isin(series.dropna().unique())]
+        order = used.to_numpy(dtype=object)
+        if missing.any():
+            order = np.append(order, np.array([np.nan], dtype=object))
+        return [order], True
+    present = values.ravel()[~missing]
+    return "auto", len(present) > 0 and not isinstance(present[0], str)
+
+
 def _kinds(values):
     """The kinds (string, number) of the first thousand of ``values``."""
     return {"string" if isinstance(v, str) else "number" for v in values[:1000]}
@@ -251,6 +270,13 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         numeric column with no value).
     n_categories_ : ndarray of int, shape (``n_features_in_``,)
         Number of categories or bins of each column (reserved codes excluded).
+    ordered_ : ndarray of bool, shape (``n_features_in_``,)
+        Which columns' codes follow an order: numeric columns, ordered pandas
+        ``category`` columns (codes in the dtype's order) and categorical columns
+        whose categories are numbers (integer codes, bools). The estimators'
+        ``shared_vocabulary="auto"`` shares one vocabulary among these, so a
+        column reaches the same model as numbers, as integer codes or as an
+        ordered categorical.
 
     See Also
     --------
@@ -365,30 +391,34 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _fit_column(self, series, is_categorical, label, sample_weight=None):
         if is_categorical:
             values = _categorical_values(series, label).reshape(-1, 1)
+            categories, ordered = _category_order(series, values)
             encoder = OrdinalEncoder(
+                categories=categories,
                 handle_unknown="use_encoded_value",
                 unknown_value=UNKNOWN,
                 encoded_missing_value=MISSING,
                 min_frequency=self.min_frequency,
                 max_categories=self.max_categories,
             ).fit(values)
+            encoder.set_params(categories="auto")  # the order fitted is categories_
             codes = encoder.transform(values)
-            return encoder, int(codes.max(initial=-1)) + 1
+            return encoder, int(codes.max(initial=-1)) + 1, ordered
         values = _numeric_values(series, label)
         present = ~np.isnan(values)
         finite = values[present].reshape(-1, 1)
         if len(finite) == 0:
-            return None, 0
+            return None, 0, True
         if len(np.unique(finite)) <= self.n_bins:
             encoder = OrdinalEncoder(
                 handle_unknown="use_encoded_value", unknown_value=UNKNOWN
             ).fit(finite)
-            return encoder, len(encoder.categories_[0])
-        return _spiked_quantile_bins(
+            return encoder, len(encoder.categories_[0]), True
+        encoder, n_bins = _spiked_quantile_bins(
             values[present],
             None if sample_weight is None else sample_weight[present],
             self.n_bins,
         )
+        return encoder, n_bins, True
 
     def _encode_column(self, series, j, label):
         """Codes of one column: category index, or MISSING/UNKNOWN."""
@@ -447,9 +477,9 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             kept = sample_weight > 0
             frame, sample_weight = frame.iloc[kept], sample_weight[kept]
         self.categorical_ = self._resolve_categorical(frame)
-        encoders, n_categories = [], []
+        encoders, n_categories, ordered = [], [], []
         for j in range(frame.shape[1]):
-            encoder, n_cats = self._fit_column(
+            encoder, n_cats, is_ordered = self._fit_column(
                 frame.iloc[:, j],
                 self.categorical_[j],
                 _column_label(frame, j),
@@ -457,8 +487,10 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
             encoders.append(encoder)
             n_categories.append(n_cats)
+            ordered.append(is_ordered)
         self.encoders_ = encoders
         self.n_categories_ = np.asarray(n_categories, dtype=np.int64)
+        self.ordered_ = np.asarray(ordered, dtype=bool)
         return self
 
     def transform(self, X):

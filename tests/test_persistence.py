@@ -233,7 +233,7 @@ def _keep_first(array):
             ),
             "target has 3 categories",
         ),
-        (lambda c: c["layout"]["shared"].reverse(), "shared do not match"),
+        (lambda c: c["layout"]["shared"].reverse(), "shared"),
         (lambda c: _keep_first(c["attributes"]["feature_names_in_"]), "name"),
         (lambda c: c.update(target={"kind": "bins", "means": []}), "corrupt"),
     ],
@@ -330,3 +330,19 @@ def test_saving_onto_a_file_is_a_value_error(folder, tmp_path_factory):
     target.write_text("")
     with pytest.raises(ValueError, match="is a file"):
         Estimator.load(path).save(target)
+
+
+def test_a_model_saved_before_ordered_columns_loads_with_numeric_ones_ordered(
+    tmp_path,
+):
+    # files written before ColumnTokenizer.ordered_ existed: only numeric columns
+    # shared a vocabulary (here no bool or integer-coded column, so the layouts agree)
+    frame, target = make_frame(n_rows=60)
+    frame = frame.drop(columns="flag")
+    model = MoECBOWClassifier(**SMALL).fit(frame, target)
+    model.save(tmp_path)
+    _edit_config(tmp_path, lambda c: c["tokenizer"]["attributes"].pop("ordered_"))
+    loaded = MoECBOWClassifier.load(tmp_path)
+    categorical = loaded.tokenizer_.categorical_
+    np.testing.assert_array_equal(loaded.tokenizer_.ordered_, ~categorical)
+    np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))

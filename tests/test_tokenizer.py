@@ -64,6 +64,27 @@ def test_sample_weight_decides_which_values_are_spikes():
     assert spiked.transform([[0.0], [1.0]])[:, 0].tolist() == [0, 1]
     assert plain.transform([[0.0], [1.0]])[:, 0].tolist() == [0, 0]
 
+
+def test_ordered_columns_are_numbers_integer_codes_and_ordered_categoricals():
+    sizes = ["small", "large", None, "medium", "small"]
+    X = pd.DataFrame(
+        {
+            "size": pd.Categorical(
+                sizes, categories=["small", "medium", "large", "huge"], ordered=True
+            ),
+            "city": pd.Categorical(["oslo", "rome", "lima", "oslo", "rome"]),
+            "code": pd.Categorical([3, 1, 2, 3, 1]),
+            "flag": [True, False, True, True, False],
+            "x": [0.5, 1.5, 2.5, 3.5, 4.5],
+        }
+    )
+    tokenizer = ColumnTokenizer().fit(X)
+    assert tokenizer.categorical_.tolist() == [True, True, True, True, False]
+    assert tokenizer.ordered_.tolist() == [True, False, True, True, True]
+    # an ordered categorical's codes follow its own order (unused "huge" dropped)
+    assert tokenizer.n_categories_[0] == 3
+    assert tokenizer.transform(X)[:, 0].tolist() == [0, 2, MISSING, 1, 0]
+
 @pytest.mark.parametrize("missing", [None, np.nan, pd.NA])
 def test_missing_values_map_to_missing_token(missing):
     X = pd.DataFrame({"c": pd.Series(["a", "b", missing, "a"], dtype=object)})
