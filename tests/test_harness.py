@@ -536,6 +536,38 @@ def test_n_jobs_2_gives_identical_results(reference_runs):
     )
 
 
+def test_runs_in_threads_of_one_process_run_at_once_with_identical_results(
+    reference_runs, monkeypatch
+):
+    import threading
+
+    import torch
+    from joblib import parallel_config
+
+    from moe_tabular.ood import _harness
+
+    # every run waits for a run in the other thread: a lock serialising runs
+    # would leave the first alone at the barrier (BrokenBarrierError)
+    barrier, score = threading.Barrier(2, timeout=120), _harness._score
+
+    def meeting(*args, **kwargs):
+        barrier.wait()
+        return score(*args, **kwargs)
+
+    monkeypatch.setattr(_harness, "_score", meeting)
+    torch_threads, filters = torch.get_num_threads(), warnings.filters[:]
+    with parallel_config(backend="threading"):
+        threaded = run_suite(
+            "quick", datasets=["auto-mpg"], models=["moe", "logreg"], seeds=[1, 2],
+            params=TINY, n_jobs=2,
+        )  # fmt: skip
+    pd.testing.assert_frame_equal(
+        reference_runs.drop(columns=NOT_COMPARED), threaded.drop(columns=NOT_COMPARED)
+    )
+    # the last run to end restored the process-wide settings
+    assert torch.get_num_threads() == torch_threads
+    assert warnings.filters == filters
+
 def test_dask_backend_gives_identical_results(reference_runs):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(

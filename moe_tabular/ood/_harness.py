@@ -43,11 +43,12 @@ __all__ = [
 ]
 
 
-# Runs in one process take turns (threaded Dask workers): torch's and BLAS's
-# thread counts and the warning filters each run sets are process-wide. (Not for
-# randomness: each fit draws from its own torch.Generator, and GridSearchCV under
-# joblib's threading backend matches one job, tests/test_integration.py.)
-_PROCESS_LOCK = threading.Lock()
+# Torch's and BLAS's thread counts and the warning filters are process-wide:
+# the first of the runs under way in a process sets them, the last restores them
+# (runs in threads of one process, a threaded Dask worker, run at once; each
+# fit draws from its own torch.Generator, so they match one job's results).
+_SETTINGS_LOCK = threading.Lock()
+_SETTINGS = {"active": 0, "restore": None}
 # sklearn's notes on tiny classes in 5-fold CV and on test-only categories
 _IGNORED_WARNINGS = ("The least populated class", "Found unknown categories")
 # pytorch-lightning 2.6 (under pytabkit) on its own use of torch's pytree, every fit
@@ -118,29 +119,57 @@ SUITES["all"] = Suite(
 )
 
 
-@contextlib.contextmanager
-def _one_thread_at_a_time(n_threads):
-    """Hold the process lock; run torch and BLAS on ``n_threads`` threads.
-
-    Nested joblib calls (inside scikit-learn) run sequentially, never on the
-    suite's backend: on a Dask worker they would otherwise wait for the
-    cluster's busy workers.
-    """
+def _apply_settings(n_threads):
+    """Set the runs' thread counts and warning filters; return how to undo them."""
     import torch
-    from joblib import parallel_config
     from threadpoolctl import threadpool_limits
 
-    with _PROCESS_LOCK, parallel_config(backend="sequential"):
-        torch_threads = torch.get_num_threads()
-        limits = threadpool_limits(n_threads) if n_threads else None
-        try:
-            if n_threads:
-                torch.set_num_threads(n_threads)
+    torch_threads = torch.get_num_threads()
+    limits = threadpool_limits(n_threads) if n_threads else None
+    if n_threads:
+        torch.set_num_threads(n_threads)
+    caught = warnings.catch_warnings()  # entered and left once, under the lock
+    caught.__enter__()
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    for message in _IGNORED_WARNINGS:
+        warnings.filterwarnings("ignore", message, UserWarning)
+    for message in _IGNORED_FUTURE_WARNINGS:
+        warnings.filterwarnings("ignore", message, FutureWarning)
+
+    def restore():
+        caught.__exit__(None, None, None)
+        torch.set_num_threads(torch_threads)
+        if limits is not None:
+            limits.restore_original_limits()
+
+    return restore
+
+
+@contextlib.contextmanager
+def _run_settings(n_threads):
+    """Run on ``n_threads`` torch and BLAS threads, the harness's warnings ignored.
+
+    The settings are process-wide, so they are shared: the first run to start
+    in a process applies them and the last to end restores them, and runs in
+    threads of one process go on at once. Nested joblib calls (inside
+    scikit-learn) run sequentially, never on the suite's backend: on a Dask
+    worker they would otherwise wait for the cluster's busy workers.
+    """
+    from joblib import parallel_config
+
+    with _SETTINGS_LOCK:
+        if _SETTINGS["active"] == 0:
+            _SETTINGS["restore"] = _apply_settings(n_threads)
+        _SETTINGS["active"] += 1
+    try:
+        with parallel_config(backend="sequential"):  # joblib's config is per thread
             yield
-        finally:
-            torch.set_num_threads(torch_threads)
-            if limits is not None:
-                limits.restore_original_limits()
+    finally:
+        with _SETTINGS_LOCK:
+            _SETTINGS["active"] -= 1
+            if _SETTINGS["active"] == 0:
+                _SETTINGS.pop("restore")()
+                _SETTINGS["restore"] = None
 
 
 def _score(model, X, y, bin_target):
@@ -225,8 +254,10 @@ def run_one(
 
     n_threads : int or None, default=1
         Threads of torch and of the BLAS libraries during the run (restored
-        afterwards); one thread makes results independent of ``n_jobs`` and of
-        the backend. None leaves them as they are.
+        when the last run under way in the process ends: runs in threads of one
+        process share them, the first one's count applies); one thread makes
+        results independent of ``n_jobs`` and of the backend. None leaves them
+        as they are.
 
     Returns
     -------
@@ -262,12 +293,7 @@ def run_one(
     X_fit, y_fit = task.X_train, task.y_train
     if spec.protocol == "transductive":
         X_fit, y_fit = _unlabeled_rows(task)
-    with _one_thread_at_a_time(n_threads), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for message in _IGNORED_WARNINGS:
-            warnings.filterwarnings("ignore", message, UserWarning)
-        for message in _IGNORED_FUTURE_WARNINGS:
-            warnings.filterwarnings("ignore", message, FutureWarning)
+    with _run_settings(n_threads):
         start = time.perf_counter()
         if spec.oracle:
             estimator, selection = _select_on(estimator, task, X_select, y_select)
