@@ -75,7 +75,10 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             StrOptions({"auto"}),
         ],
         "learning_rate_schedule": [StrOptions({"constant", "onecycle"})],
-        "target_weight": [Interval(numbers.Real, 0, None, closed="neither")],
+        "target_weight": [
+            Interval(numbers.Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -235,6 +238,12 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             return [*tokenizer.ordered_.tolist(), bool(target.ordered)]
         return [bool(self.shared_vocabulary)] * (tokenizer.n_features_in_ + 1)
 
+    def _target_weight(self):
+        """``target_weight`` with the "auto" rule applied: sqrt(n_features_in_)."""
+        if self.target_weight == "auto":
+            return math.sqrt(self.n_features_in_)
+        return float(self.target_weight)
+
     def _budget(self, n_train_rows):
         """(batch size, learning rate, epochs) with the "auto" rules applied."""
         batch_size = self.batch_size
@@ -376,7 +385,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         )
         net = make_net(
             module=self.module_,
-            target_weight=self.target_weight,
+            target_weight=self._target_weight(),
             max_epochs=max_epochs,
             batch_size=batch_size,
             learning_rate=learning_rate,
@@ -393,6 +402,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             verbose=self.verbose,
         )
         self.batch_size_, self.learning_rate_ = batch_size, learning_rate
+        self.target_weight_ = self._target_weight()
         self._train(
             net, codes, target_codes, sample_weight, seed=seed, generator=generator
         )
@@ -433,7 +443,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             batch_size, learning_rate, _ = self._budget(n_rows)
             net = make_net(
                 module=self.module_,
-                target_weight=self.target_weight,
+                target_weight=self._target_weight(),
                 max_epochs=1,
                 batch_size=batch_size,
                 learning_rate=learning_rate,
@@ -453,6 +463,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             if hasattr(self, "history_"):  # epochs continue after fit() or load()
                 net.history = History(self.history_.to_dict(orient="records"))
             self.batch_size_, self.learning_rate_ = batch_size, learning_rate
+            self.target_weight_ = self._target_weight()
             self._trainer = net, seed, generator
         net, seed, generator = self._trainer
         self._train(
@@ -679,8 +690,11 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         "onecycle": warm up to ``learning_rate`` over the first 30% of the steps
         and anneal over the rest of ``max_epochs``
         (:class:`torch.optim.lr_scheduler.OneCycleLR`, stepped every batch).
-    target_weight : float, default=1.0
+    target_weight : float or "auto", default=1.0
         Weight of the target column's loss relative to a feature column's.
+        "auto": the square root of the number of feature columns, so that the
+        target's share of the loss falls more slowly than ``1 / n_features``
+        as columns are added.
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows and stop when the target
         column's validation loss has not improved by ``tol`` for
@@ -735,6 +749,8 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         Rows per gradient step used (``batch_size`` resolved).
     learning_rate_ : float
         Adam's (peak) learning rate used (``learning_rate`` resolved).
+    target_weight_ : float
+        Weight of the target column's loss used (``target_weight`` resolved).
     history_ : pandas.DataFrame
         One row per epoch: ``train_loss``, ``valid_loss`` and
         ``valid_target_loss`` (with early stopping), ``dur``.

@@ -291,6 +291,7 @@ _ATTRIBUTES = (
     "n_iter_",
     "batch_size_",
     "learning_rate_",
+    "target_weight_",
     "bin_means_",
 )
 
