@@ -11,7 +11,9 @@ layout: it adds each column's offset itself. This module never imports torch.
 """
 
 import numbers
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -166,8 +168,23 @@ def _warn_if_all_unseen(values, codes, encoder, label):
         f"(e.g. {given[0]!r}; fit saw e.g. {fitted[0]!r}); every cell becomes the "
         f"UNKNOWN token.{hint}",
         UserWarning,
-        stacklevel=5,
+        stacklevel=_caller_stacklevel(),
     )
+
+
+def _caller_stacklevel():
+    """The ``stacklevel`` of the first frame outside moe_tabular and scikit-learn.
+
+    The warning then points at the user's line (``model.predict(X)``), whichever
+    public method, wrapper or pipeline led here.
+    """
+    import sklearn
+
+    inside = (str(Path(__file__).parent), str(Path(sklearn.__file__).parent))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _spikes(values, weights, n_bins):

@@ -266,3 +266,18 @@ def test_a_column_whose_type_changed_since_fit_warns():
         tokenizer.transform(pd.DataFrame({"k": ["1", "9", None]}))
     with pytest.warns(UserWarning, match="none of its 5 values"):
         tokenizer.transform(pd.DataFrame({"k": ["7", "8", "9", "10", "11"]}))
+
+
+def test_the_unseen_values_warning_points_at_the_callers_line(frame_and_target):
+    from moe_tabular import MoECBOWClassifier
+
+    X, y = frame_and_target
+    model = MoECBOWClassifier(max_epochs=1, d_embedding=4, n_heads=1, d_ffn=4).fit(X, y)
+    changed = X.assign(city=np.arange(len(X)))  # strings at fit, integers now
+    for call in (model.predict, model.predict_proba, model.score_samples):
+        with pytest.warns(UserWarning, match="'city'") as caught:
+            call(changed)
+        assert [w.filename for w in caught if "'city'" in str(w.message)] == [__file__]
+    with pytest.warns(UserWarning, match="'city'") as caught:
+        model.tokenizer_.transform(changed)
+    assert caught[0].filename == __file__
