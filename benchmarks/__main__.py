@@ -17,6 +17,10 @@ COMMANDS = {
     "paper-table": ("bench_paper_table", "ood runs beside the published numbers"),
     "paired": ("bench_paired", "two runs.csv configurations, paired by seed"),
     "predict-memory": ("bench_predict_memory", "peak RSS of predict as rows grow"),
+    "regression": (
+        "bench_regression",
+        "cross-validated R^2 of the regressor on offline tables",
+    ),
 }
 
 

