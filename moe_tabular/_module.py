@@ -340,12 +340,16 @@ class MaskedColumnAttention(nn.Module):
             persistent=False,
         )
         # (L, K), K the largest vocabulary: token id of column i's k-th category
-        # (padding repeats a real id) and whether it is one
+        # (padding repeats a real id: a column without categories, which may
+        # end the vocabulary, pads with its MASK token) and whether it is one
         k = torch.arange(max(1, int(counts.max())))
         last = (counts[:, None] - 1).clamp_min(0)
-        self.register_buffer(
-            "column_tokens", offsets[:, None] + torch.minimum(k, last), persistent=False
+        column_tokens = torch.where(
+            counts[:, None] > 0,
+            offsets[:, None] + torch.minimum(k, last),
+            (offsets - N_RESERVED)[:, None],
         )
+        self.register_buffer("column_tokens", column_tokens, persistent=False)
         self.register_buffer("column_valid", k < counts[:, None], persistent=False)
         # torch's layers draw default weights from the global generator; with a
         # generator of our own they are redrawn below and the global one is

@@ -469,3 +469,23 @@ def test_class_weight_and_sample_weight_through_metadata_routing(frame_and_targe
         search = GridSearchCV(model, {"n_bins": [3]}, cv=2, error_score="raise")
         with pytest.raises(ValueError, match="only one class"):
             search.fit(frame, target, sample_weight=weight)
+
+
+def test_a_column_without_categories_at_the_end_of_the_vocabulary_fits():
+    # found by the long fuzz profile: a categorical column with no value at fit is
+    # the last block of its own (the bool, float and target columns share one),
+    # and its padding pointed one past the vocabulary
+    X = pd.DataFrame(
+        {
+            "flag": [True] * 4,
+            "empty": pd.Categorical([np.nan] * 4, categories=["x"]),
+            "x": [0.0] * 4,
+        }
+    )
+    model = MoECBOWClassifier(
+        max_epochs=1, batch_size=1, d_embedding=4, n_heads=1, random_state=0
+    ).fit(X, [0, 1, 0, 0])
+    assert model.layout_.loc["empty", "n_categories"] == 0
+    assert model.layout_["shared"].tolist() == [True, False, True, True]
+    proba = model.predict_proba(X.assign(empty=pd.Categorical(["x", None, "x", None])))
+    assert np.isfinite(proba).all()
