@@ -33,7 +33,7 @@ SOURCES = {
     "auto_mpg": {"ours": "ood-auto-mpg", "baselines": "ood-auto-mpg-more"},
     # the real-table suite (>= 12 tables at full size, with the stronger
     # baselines): the first folder of this list that exists is shown
-    "real_suite": ["ood-real-suite"],
+    "real_suite": ["ood-real-suite-5seeds", "ood-real-suite"],
     # the earlier, smaller real-table run (4 tables, 1,000 training rows)
     "real_early": "ood-real",
     # two real tables with every training row (adult, bank marketing)
@@ -566,6 +566,30 @@ def prose_numbers():
     values["real_suite_status"] = (
         missing if folder is None else f"committed in ``benchmarks/results/{folder}``"
     )
+    real = None if folder is None else _runs(folder)
+    if real is not None:
+        summary = _summary(real)
+
+        def pivot(metric):
+            return summary.pivot(index="dataset", columns="model", values=metric)
+
+        acc, id_acc = pivot("ood_accuracy_mean"), pivot("id_accuracy_mean")
+        loss = pivot("ood_log_loss_mean")
+        trees = [m for m in TREES if m in acc]
+        best_tree = acc[trees].round(3).max(axis=1)
+        values |= {
+            "real_n": str(len(acc)),
+            "real_seeds": str(int(summary.n_seeds.min())),
+            "real_rows": f"{int(real.n_train.max()):,}",
+            "real_wins": _of(int((acc[OURS].round(3) > best_tree).sum()), len(acc)),
+            "real_losses": _of(int((acc[OURS].round(3) < best_tree).sum()), len(acc)),
+        }
+        for model, key in ((OURS, "ours"), *((m, m) for m in trees)):
+            values |= {
+                f"real_{key}": f"{acc[model].mean():.3f}",
+                f"real_{key}_id": f"{id_acc[model].mean():.3f}",
+                f"real_{key}_loss": f"{loss[model].mean():.3f}",
+            }
     early = _runs(SOURCES["real_early"])
     if early is not None:
         summary = _summary(early)
