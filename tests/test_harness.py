@@ -882,3 +882,18 @@ def test_cli_merge_joins_runs_and_refuses_repeats(tmp_path, capsys):
         bench_ood.main(["--merge", parts[0], "--merge", parts[0], "--out", str(merged)])
     with pytest.raises(SystemExit, match="needs --out"):
         bench_ood.main(["--merge", parts[0]])
+
+
+def test_regression_benchmark_writes_its_runs_and_summary(tmp_path, capsys):
+    from benchmarks import bench_regression
+
+    out = tmp_path / "regression"
+    code = bench_regression.main(
+        ["--datasets", "diabetes", "--models", "hgb", "--seeds", "0",
+         "--out", str(out), "--no-progress"]
+    )  # fmt: skip
+    assert code in (0, None)
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == 5 and set(runs.fold) == set(range(5))  # one row per fold
+    assert runs.test_r2.between(-1, 1).all() and (runs.train_r2 > runs.test_r2).all()
+    assert "python -m benchmarks regression" in (out / "summary.md").read_text()
