@@ -466,10 +466,11 @@ def _check_layout(estimator, tokenizer, target, layout, state):
             f"the target has {target.n_categories} categories (classes or bins), "
             f"the network {n_categories[-1]}"
         )
-    if estimator.shared_vocabulary == "auto" and shared[:-1] != tokenizer.ordered_.tolist():
+    ordered = [bool(o) for o in tokenizer.ordered_]
+    if estimator.shared_vocabulary == "auto" and shared[:-1] != ordered:
         raise ValueError(
-            f"the tokenizer's ordered columns {tokenizer.ordered_.tolist()} are not "
-            f"the network's shared ones {shared[:-1]}"
+            f"the tokenizer's ordered columns {ordered} are not the network's "
+            f"shared ones {shared[:-1]}"
         )
     for key, value in (("n_categories", n_categories), ("shared", shared)):
         saved = state.get(key)

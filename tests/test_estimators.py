@@ -336,14 +336,13 @@ def test_the_same_column_reaches_the_same_model_whatever_its_dtype():
             for c in as_ints
         }
     )
-    fits = [
-        MoECBOWClassifier(**FAST).fit(X, y)
-        for X in (as_ints, as_categories, as_ordered)
-    ]
-    probas = [m.predict_proba(X) for m, X in zip(fits, (as_ints, as_categories, as_ordered))]
-    for model, proba in zip(fits[1:], probas[1:]):
+    tables = (as_ints, as_categories, as_ordered)
+    fits = [MoECBOWClassifier(**FAST).fit(X, y) for X in tables]
+    probas = [m.predict_proba(X) for m, X in zip(fits, tables, strict=True)]
+    for model, proba in zip(fits[1:], probas[1:], strict=True):
         assert model.layout_["shared"].tolist() == fits[0].layout_["shared"].tolist()
         np.testing.assert_array_equal(proba, probas[0])
+
 
 def test_layout_is_read_from_the_module_that_owns_it(frame_and_target):
     X, y = frame_and_target

@@ -568,6 +568,7 @@ def test_runs_in_threads_of_one_process_run_at_once_with_identical_results(
     assert torch.get_num_threads() == torch_threads
     assert warnings.filters == filters
 
+
 def test_dask_backend_gives_identical_results(reference_runs):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(

@@ -345,4 +345,5 @@ def test_a_model_saved_before_ordered_columns_loads_with_numeric_ones_ordered(
     loaded = MoECBOWClassifier.load(tmp_path)
     categorical = loaded.tokenizer_.categorical_
     np.testing.assert_array_equal(loaded.tokenizer_.ordered_, ~categorical)
-    np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
+    proba = loaded.predict_proba(frame)
+    np.testing.assert_array_equal(proba, model.predict_proba(frame))

@@ -36,7 +36,6 @@ def test_quantile_bins_hold_equal_shares():
     assert np.bincount(codes).tolist() == [250, 250, 250, 250]
 
 
-
 def test_a_spike_gets_a_bin_of_its_own_and_the_rest_stays_binned():
     # zero in 92% of rows (an amount such as capital gain): quantile edges all
     # sit at 0, and sklearn's merged bins would put every row in one bin
@@ -84,6 +83,7 @@ def test_ordered_columns_are_numbers_integer_codes_and_ordered_categoricals():
     # an ordered categorical's codes follow its own order (unused "huge" dropped)
     assert tokenizer.n_categories_[0] == 3
     assert tokenizer.transform(X)[:, 0].tolist() == [0, 2, MISSING, 1, 0]
+
 
 @pytest.mark.parametrize("missing", [None, np.nan, pd.NA])
 def test_missing_values_map_to_missing_token(missing):
