@@ -6,6 +6,7 @@ from sklearn.preprocessing import KBinsDiscretizer
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimators import _BaseMoECBOW
+from ._lens import _feature_categories
 from ._targets import NoTarget
 from ._tokenizer import ColumnTokenizer, _numeric_values
 
@@ -160,11 +161,13 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
                 continue
             values = _numeric_values(frame.iloc[:, j], repr(j))
             seen = codes[:, j] >= 0
-            sums = np.bincount(codes[seen, j], weights=values[seen], minlength=n_bins)
-            counts = np.bincount(codes[seen, j], minlength=n_bins)
-            edges = encoder.bin_edges_[0]
-            mids = (edges[1:] + edges[:-1]) / 2
-            means.append(np.where(counts > 0, sums / np.maximum(counts, 1), mids))
+            bins = codes[seen, j]
+            counts = np.bincount(bins, minlength=n_bins)
+            # each value over its bin's count: the sums never overflow
+            shares = values[seen] / counts[bins]
+            means_j = np.bincount(bins, weights=shares, minlength=n_bins)
+            mids = _feature_categories(self, j)[1]  # for bins no row fell in
+            means.append(np.where(counts > 0, means_j, mids))
         return means
 
     def _numeric_fill_values(self):

@@ -56,6 +56,8 @@ def _feature_categories(model, j):
         return [], None
     if isinstance(encoder, KBinsDiscretizer):
         edges = encoder.bin_edges_[0]
+        if len(edges) < 2:  # sklearn dropped every bin (values span < 1e-8): one
+            return ["all"], edges[:1].astype(np.float64)
         n_bins = len(edges) - 1
         labels = [
             f"[{_format(a)}, {_format(b)})"
@@ -64,7 +66,7 @@ def _feature_categories(model, j):
         labels[0] = f"< {_format(edges[1])}" if n_bins > 1 else "all"
         if n_bins > 1:
             labels[-1] = f">= {_format(edges[-2])}"
-        return labels, (edges[1:] + edges[:-1]) / 2
+        return labels, edges[:-1] / 2 + edges[1:] / 2  # halves: no overflow
     codes = np.arange(tokenizer.n_categories_[j], dtype=np.float64).reshape(-1, 1)
     values = encoder.inverse_transform(codes).ravel()
     labels = [_format(value) for value in values]

@@ -202,7 +202,8 @@ def _spiked_quantile_bins(values, weights, n_bins):
     zero-inflated amount, a sentinel such as 999) would fill whole quantile
     bins: their edges coincide and sklearn merges them, so the spike swallows
     its neighbours (every cell of a column that is zero in 92% of rows then
-    shares one bin). Each spike ``v`` gets the bin ``[v, nextafter(v))``; the
+    shares one bin). Each spike ``v`` gets the bin ``[v, nextafter(v))`` (the
+    largest value ``[v, v]``); the
     inner edges of ``n_bins`` minus the number of spikes quantile bins (at least
     two) of the other values cut the rest. Without spikes this is sklearn's
     quantile binning unchanged.
@@ -226,10 +227,15 @@ def _spiked_quantile_bins(values, weights, n_bins):
         )
     if len(spikes):
         inner = encoder.bin_edges_[0][1:-1] if binned is rest else []
-        ends = [values.min(), values.max()]
+        top = values.max()
+        below = spikes[spikes < top]
         edges = np.unique(
-            np.concatenate([ends, inner, spikes, np.nextafter(spikes, np.inf)])
+            np.concatenate(
+                [[values.min(), top], inner, spikes, np.nextafter(below, top)]
+            )
         )
+        if spikes[-1] == top:  # the top spike's bin is [top, top]: no overflow
+            edges = np.append(edges, top)
         encoder.bin_edges_ = np.empty(1, dtype=object)
         encoder.bin_edges_[0] = edges
         encoder.n_bins_ = np.array([len(edges) - 1])

@@ -1,6 +1,7 @@
 """The MoE lens: expert weights, imputation, the shift score and embeddings."""
 
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -338,3 +339,31 @@ def test_lens_and_imputer_read_a_category_beside_a_nullable_column(other):
     imputer = MoECBOWImputer(max_epochs=2, random_state=0)
     assert not imputer.fit_transform(X)["c"].isna().any()
     assert not imputer.transform(X)["c"].isna().any()
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        # found by the long fuzz profile: values spanning less than sklearn's
+        # 1e-8 bin width (no bin edge left), and a spike at the largest float
+        [0.0, 3.8e-294, np.nan, 2.2e-311, np.nan, 1.2e-205],
+        [np.finfo(float).max] * 5 + [1.0, 2.0, 3.0, 4.0, np.nan],
+    ],
+    ids=["span-below-bin-width", "spike-at-float-max"],
+)
+def test_imputer_fills_extreme_numeric_columns_with_finite_values(column):
+    from moe_tabular import MoECBOWImputer
+
+    X = pd.DataFrame({"a": column, "b": ["x", "y"] * (len(column) // 2)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow on the way
+        imputer = MoECBOWImputer(
+            max_epochs=1, batch_size=2, d_embedding=4, n_heads=1, n_bins=3,
+            random_state=0,
+        ).fit(X)  # fmt: skip
+        filled = imputer.transform(X)
+    assert np.isfinite(filled["a"]).all()
+    present = X["a"].notna()
+    np.testing.assert_array_equal(filled.loc[present, "a"], X.loc[present, "a"])
+    labels = imputer.expert_weights(X, column="a").columns
+    assert len(labels) == 3
