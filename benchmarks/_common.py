@@ -21,6 +21,11 @@ SUMMARY_KEYS = (
 )
 
 
+def split_list(text):
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``: a comma-separated option's items."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 def moe_params(seed, epochs):
     """The estimators' defaults, but ``random_state`` and (if given) ``max_epochs``."""
     return {"random_state": seed, **({"max_epochs": epochs} if epochs else {})}

@@ -62,13 +62,9 @@ QUICK_MODELS = ("moe:default", "logreg", "hgb")
 PARTIAL = "runs.partial.csv"  # rows of the runs finished so far (--resume)
 
 
-def _list(text):
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
 def _config(text):
     """``name=base,key=value,...`` -> (name, parameters)."""
-    head, *rest = _list(text)
+    head, *rest = _common.split_list(text)
     name, sep, base = head.partition("=")
     if not sep or base not in MOE_CONFIGS:
         raise argparse.ArgumentTypeError(
@@ -99,14 +95,14 @@ def _parser(prog):
     )
     add(
         "--datasets",
-        type=_list,
+        type=_common.split_list,
         default=None,
         help="comma-separated datasets replacing the suite's (e.g. "
         "auto-mpg,sim-5-0.9-0)",
     )
     add(
         "--models",
-        type=_list,
+        type=_common.split_list,
         action="extend",
         default=None,
         help="comma-separated models replacing the suite's (repeatable); "
@@ -240,7 +236,7 @@ def _seeds(text, suite):
         return None
     if text.startswith(":"):
         return list(SUITES[suite].seeds[: int(text[1:])])
-    return [int(seed) for seed in _list(text)]
+    return [int(seed) for seed in _common.split_list(text)]
 
 
 def main(argv=None, *, prog="python -m benchmarks ood"):

@@ -110,13 +110,9 @@ def load(name):
     return X, y
 
 
-def _list(text):
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
 def _config(text):
     """``NAME=KEY=VALUE[,KEY=VALUE...]`` -> (name, parameters)."""
-    head, *rest = _list(text)
+    head, *rest = _common.split_list(text)
     name, sep, first = head.partition("=")
     if not sep or not name or name == "default":
         raise argparse.ArgumentTypeError(
@@ -300,13 +296,13 @@ def _parser(prog):
     add = parser.add_argument
     add(
         "--datasets",
-        type=_list,
+        type=_common.split_list,
         default=list(DATASETS),
         help=f"comma-separated tables (default: all: {','.join(DATASETS)})",
     )
     add(
         "--models",
-        type=_list,
+        type=_common.split_list,
         default=None,
         help="comma-separated models (default: moe:default, every moe:NAME of "
         "--config, hgb)",
@@ -322,7 +318,7 @@ def _parser(prog):
     )
     add(
         "--seeds",
-        type=_list,
+        type=_common.split_list,
         default=["0", "1", "2", "3", "4"],
         help="comma-separated seeds of the KFold splits and models (default 0,1,2,3,4)",
     )

@@ -61,12 +61,18 @@ def auto_mpg():
 @pytest.fixture(scope="module")
 def reference_runs():
     """Two datasets x two models x two seeds, run in this process."""
+    return _auto_mpg_runs()
+
+
+def _auto_mpg_runs(**dispatch):
+    """The reference runs' suite, dispatched as ``dispatch`` says."""
     return run_suite(
         "quick",
         datasets=["auto-mpg"],
         models=["moe", "logreg"],
         seeds=[1, 2],
         params=TINY,
+        **dispatch,
     )
 
 
@@ -527,10 +533,7 @@ def test_runs_are_deterministic(reference_runs):
 
 
 def test_n_jobs_2_gives_identical_results(reference_runs):
-    parallel = run_suite(
-        "quick", datasets=["auto-mpg"], models=["moe", "logreg"], seeds=[1, 2],
-        params=TINY, n_jobs=2,
-    )  # fmt: skip
+    parallel = _auto_mpg_runs(n_jobs=2)
     pd.testing.assert_frame_equal(
         reference_runs.drop(columns=NOT_COMPARED), parallel.drop(columns=NOT_COMPARED)
     )
@@ -557,10 +560,7 @@ def test_runs_in_threads_of_one_process_run_at_once_with_identical_results(
     monkeypatch.setattr(_harness, "_score", meeting)
     torch_threads, filters = torch.get_num_threads(), warnings.filters[:]
     with parallel_config(backend="threading"):
-        threaded = run_suite(
-            "quick", datasets=["auto-mpg"], models=["moe", "logreg"], seeds=[1, 2],
-            params=TINY, n_jobs=2,
-        )  # fmt: skip
+        threaded = _auto_mpg_runs(n_jobs=2)
     pd.testing.assert_frame_equal(
         reference_runs.drop(columns=NOT_COMPARED), threaded.drop(columns=NOT_COMPARED)
     )
@@ -574,10 +574,7 @@ def test_dask_backend_gives_identical_results(reference_runs):
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
     ) as cluster:
-        on_dask = run_suite(
-            "quick", datasets=["auto-mpg"], models=["moe", "logreg"], seeds=[1, 2],
-            params=TINY, scheduler=cluster.scheduler_address,
-        )  # fmt: skip
+        on_dask = _auto_mpg_runs(scheduler=cluster.scheduler_address)
     # Threaded workers share this process; lbfgs sums may differ in the last bit
     # with memory alignment, so floats compare to 1e-12 (accuracies exactly).
     exact = ["dataset", "model", "seed", "id_accuracy", "ood_accuracy", "params"]
