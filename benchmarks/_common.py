@@ -26,6 +26,28 @@ def split_list(text):
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def moe_config(text):
+    """``--config NAME=BASE[,KEY=VALUE...]`` -> (name, parameters).
+
+    The one spelling of a named MoE configuration in every benchmark command:
+    the parameters of ``BASE`` (a key of ``moe_tabular.ood.MOE_CONFIGS``:
+    default, paper) with the ``KEY=VALUE`` overrides on top.
+    """
+    from moe_tabular.ood import MOE_CONFIGS, parse_params
+
+    head, *rest = split_list(text)
+    name, sep, base = head.partition("=")
+    if not sep or not name or name == "default" or base not in MOE_CONFIGS:
+        raise argparse.ArgumentTypeError(
+            f"--config expects NAME=BASE[,KEY=VALUE...] with NAME not 'default' "
+            f"and BASE in {sorted(MOE_CONFIGS)}; got {text!r}."
+        )
+    try:
+        return name, {**MOE_CONFIGS[base], **parse_params(rest)}
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def moe_params(seed, epochs):
     """The estimators' defaults, but ``random_state`` and (if given) ``max_epochs``."""
     return {"random_state": seed, **({"max_epochs": epochs} if epochs else {})}

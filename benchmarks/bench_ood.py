@@ -42,7 +42,6 @@ import time
 from pathlib import Path
 
 from moe_tabular.ood import (
-    MOE_CONFIGS,
     SUITES,
     Checkpoint,
     TaskOptions,
@@ -60,18 +59,6 @@ except ImportError:  # run as a script: python benchmarks/<this file>
 DEFAULT_DATA_DIR = _common.ROOT.parent / "shared" / "datasets"
 QUICK_MODELS = ("moe:default", "logreg", "hgb")
 PARTIAL = "runs.partial.csv"  # rows of the runs finished so far (--resume)
-
-
-def _config(text):
-    """``name=base,key=value,...`` -> (name, parameters)."""
-    head, *rest = _common.split_list(text)
-    name, sep, base = head.partition("=")
-    if not sep or base not in MOE_CONFIGS:
-        raise argparse.ArgumentTypeError(
-            f"--config expects NAME=BASE[,KEY=VALUE...] with BASE in "
-            f"{sorted(MOE_CONFIGS)}; got {text!r}."
-        )
-    return name, {**MOE_CONFIGS[base], **parse_params(rest)}
 
 
 def _parser(prog):
@@ -124,7 +111,7 @@ def _parser(prog):
     )
     add(
         "--config",
-        type=_config,
+        type=_common.moe_config,
         action="append",
         default=[],
         metavar="NAME=BASE[,KEY=VALUE...]",

@@ -26,24 +26,24 @@ Tables (X keeps its dtypes; rows with a missing y are dropped):
                     random_state=42), X and y each standardised
 
 Models: moe:default (MoECBOWRegressor's defaults, random_state=seed), moe:NAME
-for every --config NAME=KEY=VALUE[,KEY=VALUE...] (the defaults with those
-overrides; values are Python literals or else strings, as --param of the ood
-command), and hgb (HistGradientBoostingRegressor(random_state=seed)) as the tree
-reference. The params column of runs.csv is the JSON of the MoE parameters that
-differ from the defaults (random_state aside).
+for every --config NAME=BASE[,KEY=VALUE...] (config BASE, default or paper,
+with those overrides; values are Python literals or else strings; the same
+spelling as the ood command's --config), and hgb
+(HistGradientBoostingRegressor(random_state=seed)) as the tree reference. The
+params column of runs.csv is the JSON of the MoE parameters that differ from the
+defaults (random_state aside).
 
 Folds of one seed share rows, so the t-test's pairs are not independent: read p
 as a guide, and a difference inside the fold-to-fold noise as no result.
 
 Examples:
-  python -m benchmarks regression --config tw=target_weight=auto
+  python -m benchmarks regression --config tw=default,target_weight=auto
   python -m benchmarks regression --datasets diabetes,regressors-train \\
       --seeds 0 --models moe:default,hgb
-  python -m benchmarks regression --config tw=target_weight=auto \\
-      --config tw4=target_weight=4.0 --out benchmarks/results/regression-tw
+  python -m benchmarks regression --config tw=default,target_weight=auto \\
+      --config tw4=default,target_weight=4.0 --out benchmarks/results/regression-tw
 """
 
-import argparse
 import json
 import sys
 import time
@@ -51,8 +51,6 @@ from pathlib import Path
 
 import pandas as pd
 from scipy import stats
-
-from moe_tabular.ood import parse_params
 
 try:
     from . import _common
@@ -108,21 +106,6 @@ def load(name):
     X = X.loc[keep].reset_index(drop=True)
     y = y.loc[keep].astype(float).reset_index(drop=True)
     return X, y
-
-
-def _config(text):
-    """``NAME=KEY=VALUE[,KEY=VALUE...]`` -> (name, parameters)."""
-    head, *rest = _common.split_list(text)
-    name, sep, first = head.partition("=")
-    if not sep or not name or name == "default":
-        raise argparse.ArgumentTypeError(
-            f"--config expects NAME=KEY=VALUE[,KEY=VALUE...] with NAME not "
-            f"'default'; got {text!r}."
-        )
-    try:
-        return name, parse_params([first, *rest])
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def make_model(model, configs, seed):
@@ -309,12 +292,12 @@ def _parser(prog):
     )
     add(
         "--config",
-        type=_config,
+        type=_common.moe_config,
         action="append",
         default=[],
-        metavar="NAME=KEY=VALUE[,KEY=VALUE...]",
-        help="a MoE variant: the defaults with these overrides, run as moe:NAME "
-        "(repeatable)",
+        metavar="NAME=BASE[,KEY=VALUE...]",
+        help="a MoE variant: config BASE (default, paper) with these overrides, "
+        "run as moe:NAME (repeatable; the spelling of the ood command)",
     )
     add(
         "--seeds",

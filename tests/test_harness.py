@@ -895,3 +895,20 @@ def test_regression_benchmark_writes_its_runs_and_summary(tmp_path, capsys):
     assert len(runs) == 5 and set(runs.fold) == set(range(5))  # one row per fold
     assert runs.test_r2.between(-1, 1).all() and (runs.train_r2 > runs.test_r2).all()
     assert "python -m benchmarks regression" in (out / "summary.md").read_text()
+
+
+def test_benchmark_commands_share_one_config_spelling():
+    import argparse
+
+    from benchmarks import _common, bench_ood, bench_regression
+
+    name, params = _common.moe_config("tw=default,target_weight=auto, max_epochs=3")
+    assert name == "tw" and params == {"target_weight": "auto", "max_epochs": 3}
+    assert _common.moe_config("p=paper")[1]["d_embedding"] == 20  # the base's params
+    for text in ("tw=target_weight=auto", "default=default", "tw", "=default"):
+        with pytest.raises(argparse.ArgumentTypeError, match="NAME=BASE"):
+            _common.moe_config(text)
+    for module in (bench_ood, bench_regression):  # both commands parse it the same
+        parser = module._parser("prog")
+        args = parser.parse_args(["--config", "tw=default,target_weight=auto"])
+        assert args.config == [("tw", {"target_weight": "auto"})]
