@@ -6,8 +6,12 @@ them, any models) and the authors' per-seed results
 see ``published_per_seed.md``), and writes one Markdown table per dataset: for
 every MoE config run, its mean OOD accuracy over the seeds it ran, the published
 attention mean over *the same seeds* (a paired comparison: same data, same
-seeds), the seed-by-seed wins, and the published 20-seed means of the attention
-model and of the best baseline. It fits nothing.
+seeds), the mean paired difference and its t-test's p
+(:func:`scipy.stats.ttest_rel`), the seed-by-seed wins, and the published
+20-seed means of the attention model and of the best baseline. Under each
+model's table, the paper test: the pooled paired difference over every
+simulation run and the settings below the paper with p < 0.05 (as good as the
+paper: a pooled difference >= 0 and no such setting). It fits nothing.
 
 Examples:
   python -m benchmarks paper-table \\
@@ -20,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from moe_tabular.ood import (
     PAPER_SETTINGS,
@@ -74,14 +79,32 @@ def paired_rows(runs, per_seed):
             ),
         }
         keys = [(dataset, seed) for seed in ours.index]
+        row["paper_same_seeds"], row["wins"], row["diffs"] = np.nan, "n/a", None
         if all(key in per_seed.index for key in keys):
             theirs = per_seed.loc[keys].to_numpy()
             row["paper_same_seeds"] = theirs.mean()
             row["wins"] = f"{int((ours.to_numpy() > theirs).sum())}/{len(ours)}"
-        else:
-            row["paper_same_seeds"], row["wins"] = np.nan, "n/a"
+            row["diffs"] = ours.to_numpy() - theirs
+        row["diff"], row["p"] = _paired(row["diffs"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _paired(diffs):
+    """Mean of paired differences and the paired t-test's p (NaN where undefined)."""
+    if diffs is None or len(diffs) < 2 or np.ptp(diffs) == 0:
+        return (np.nan if diffs is None else float(np.mean(diffs))), np.nan
+    return float(np.mean(diffs)), float(stats.ttest_1samp(diffs, 0.0).pvalue)
+
+
+def paper_test(part):
+    """The paper test of one model's rows: (pairs, mean diff, p, settings below)."""
+    paired = part[part["diffs"].notna()]
+    if paired.empty:
+        return None
+    diffs = np.concatenate(paired["diffs"].to_list())
+    below = paired[(paired["diff"] < 0) & (paired["p"] < 0.05)]["dataset"].to_list()
+    return (len(diffs), *_paired(diffs), below)
 
 
 def _order(dataset):
@@ -93,6 +116,9 @@ def to_markdown(table, command, sources):
     def fmt(value):
         return "n/a" if pd.isna(value) else f"{value:.3f}"
 
+    def signed(value):
+        return "n/a" if pd.isna(value) else f"{value:+.4f}"
+
     lines = [
         "## The paper's suites: our runs beside the published numbers",
         "",
@@ -101,8 +127,10 @@ def to_markdown(table, command, sources):
         "Sources: " + ", ".join(f"`{s}`" for s in sources) + ". OOD accuracy. "
         "*ours*: mean ± std over the seeds run; *paper, same seeds*: the "
         "authors' attention model on exactly those seeds (their per-seed files); "
-        "*wins*: seeds where ours is higher; *paper, 20 seeds* and *best "
-        "baseline*: PAPER.md's published means (Auto MPG: one seed).",
+        "*ours - paper* and *p*: the mean paired difference on those seeds and "
+        "the paired t-test's p; *wins*: seeds where ours is higher; *paper, 20 "
+        "seeds* and *best baseline*: PAPER.md's published means (Auto MPG: one "
+        "seed).",
         "",
     ]
     for model, part in table.groupby("model", sort=False):
@@ -111,16 +139,26 @@ def to_markdown(table, command, sources):
         lines += [
             f"### {model}",
             "",
-            "| dataset | seeds | ours | paper, same seeds | wins | paper, 20 seeds "
-            "| best baseline |",
-            "|---|---|---|---|---|---|---|",
+            "| dataset | seeds | ours | paper, same seeds | ours - paper | p | wins "
+            "| paper, 20 seeds | best baseline |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [
             f"| {r.dataset} | {r.seeds} | {r.ours:.3f} ± {r.ours_std:.3f} "
-            f"| {fmt(r.paper_same_seeds)} | {r.wins} | {fmt(r.paper_20)} "
-            f"| {r.best_baseline} |"
+            f"| {fmt(r.paper_same_seeds)} | {signed(r.diff)} | {fmt(r.p)} "
+            f"| {r.wins} | {fmt(r.paper_20)} | {r.best_baseline} |"
             for r in part.itertuples()
         ]
+        test = paper_test(part)
+        if test is not None:
+            pairs, diff, p, below = test
+            verdict = "met" if diff >= 0 and not below else "not met"
+            lines += [
+                "",
+                f"Paper test over {pairs} paired runs: ours - paper {signed(diff)} "
+                f"(p = {fmt(p)}); settings below the paper with p < 0.05: "
+                f"{', '.join(below) or 'none'}. As good as the paper: {verdict}.",
+            ]
         lines.append("")
     return "\n".join(lines)
 

@@ -912,3 +912,28 @@ def test_benchmark_commands_share_one_config_spelling():
         parser = module._parser("prog")
         args = parser.parse_args(["--config", "tw=default,target_weight=auto"])
         assert args.config == [("tw", {"target_weight": "auto"})]
+
+
+def test_paper_table_paper_test_pools_the_paired_runs():
+    from benchmarks import bench_paper_table
+
+    per_seed = bench_paper_table.load_published_per_seed()
+    rows = []
+    for dataset, shift in (("sim-1-0.1-0", 0.05), ("sim-5-0.9-0", -0.02)):
+        published = per_seed.loc[dataset]
+        jitter = np.linspace(-0.004, 0.004, len(published))  # a spread, for the t-test
+        for (seed, theirs), noise in zip(published.items(), jitter, strict=True):
+            rows.append(
+                {"dataset": dataset, "model": "moe:default", "seed": seed,
+                 "ood_accuracy": theirs + shift + noise}
+            )  # fmt: skip
+    table = bench_paper_table.paired_rows(pd.DataFrame(rows), per_seed)
+    diffs = table.set_index("dataset")["diff"]
+    assert diffs["sim-1-0.1-0"] == pytest.approx(0.05)
+    assert diffs["sim-5-0.9-0"] == pytest.approx(-0.02)
+    pairs, diff, p, below = bench_paper_table.paper_test(table)
+    assert pairs == 2 * len(per_seed.loc["sim-1-0.1-0"])
+    assert diff == pytest.approx(0.015) and below == ["sim-5-0.9-0"]
+    text = bench_paper_table.to_markdown(table, "cmd", [])
+    assert "settings below the paper with p < 0.05: sim-5-0.9-0" in text
+    assert "As good as the paper: not met." in text
