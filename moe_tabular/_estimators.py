@@ -36,11 +36,6 @@ _EARLY_STOPPING_ROWS = 10_000  # early_stopping="auto" turns it on above this
 # learning_rate="auto": this rate per row of batch (linear scaling), i.e. 1e-2 at
 # the simulation's batch of 500, where it was tuned (benchmarks/results)
 _LEARNING_RATE_PER_ROW = 1e-2 / 500
-# ... but never below this: under ~400 rows the linear rule leaves 800 steps too
-# small to leave the constant prediction on a table with one strong column among
-# noise ones (sklearn's check_regressors_train: train R^2 0.06 at 1e-3, 0.78 at
-# 2e-3; benchmarks/results/regression-learning-rate-floor)
-_LEARNING_RATE_MIN = 2e-3
 # max_epochs="auto": the optimizer steps of 200 epochs of 4 batches, what every
 # table up to 2,048 rows gets (the simulation's 2,000 and Auto MPG's 245, where
 # the defaults were tuned); larger tables get as many steps in fewer passes
@@ -256,8 +251,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             batch_size = min(512, max(32, -(-n_train_rows // 4)))
         learning_rate = self.learning_rate
         if learning_rate == "auto":
-            rows = min(batch_size, n_train_rows)
-            learning_rate = max(_LEARNING_RATE_MIN, _LEARNING_RATE_PER_ROW * rows)
+            learning_rate = _LEARNING_RATE_PER_ROW * min(batch_size, n_train_rows)
         max_epochs = self.max_epochs
         if max_epochs == "auto":
             steps_per_epoch = -(-n_train_rows // batch_size)
@@ -688,12 +682,10 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         tables still get several steps per epoch.
     learning_rate : float or "auto", default="auto"
         Adam's learning rate (the peak rate under "onecycle"). "auto": scaled
-        linearly with the batch, 1e-2 per 500 rows (1e-2 on 2,000 rows), as
-        measured best in ``benchmarks/results``, and never below 2e-3 (the floor
-        binds on batches under 100 rows: tables under about 400 rows, where
-        the linear rate left a strong column among noise ones unlearnt in the
-        default budget). A small table thus takes small steps: with far fewer
-        than the default ``max_epochs``, pass a larger rate.
+        linearly with the batch, 1e-2 per 500 rows (1e-2 on 2,000 rows, 1.2e-3
+        on Auto MPG's 245), as measured best in ``benchmarks/results``. A small
+        table thus takes small steps: with far fewer than the default
+        ``max_epochs``, pass a larger rate.
     learning_rate_schedule : {"constant", "onecycle"}, default="onecycle"
         "onecycle": warm up to ``learning_rate`` over the first 30% of the steps
         and anneal over the rest of ``max_epochs``

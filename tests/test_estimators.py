@@ -225,15 +225,13 @@ def test_verbose_zero_prints_nothing_and_verbose_one_reports_epochs(
 @pytest.mark.parametrize(
     "batch_size, learning_rate, expected",
     [
-        ("auto", "auto", 2e-3),  # 240 rows: "auto" batch = 60, under the floor
-        (64, "auto", 2e-3),  # 2e-5 * 64 is under the floor
-        (128, "auto", 2e-5 * 128),
+        ("auto", "auto", 2e-5 * 60),  # 240 rows: "auto" batch = 60
+        (64, "auto", 2e-5 * 64),
         (512, "auto", 2e-5 * 240),  # the batch is at most the table
         (64, 0.05, 0.05),
-        (64, 1e-4, 1e-4),  # the floor is the rule's, not a cap on the user's
     ],
 )
-def test_auto_learning_rate_scales_with_the_batch_above_a_floor(
+def test_auto_learning_rate_scales_with_the_batch(
     Estimator, batch_size, learning_rate, expected, frame_and_target
 ):
     frame, target = frame_and_target
