@@ -171,6 +171,7 @@ def make_net(
     *,
     module,
     target_weight,
+    weight_decay,
     max_epochs,
     batch_size,
     learning_rate,
@@ -225,7 +226,9 @@ def make_net(
         callbacks.append(ProgressBar())
     return MaskedColumnNet(
         module,
-        optimizer=torch.optim.Adam,
+        # AdamW(weight_decay=0) is Adam's update; Adam keeps those fits bit-identical
+        optimizer=torch.optim.AdamW if weight_decay else torch.optim.Adam,
+        **({"optimizer__weight_decay": weight_decay} if weight_decay else {}),
         # one kernel for all parameters, not torch's default on CPU, where the
         # per-parameter loop dominates a step's cost for a model this small
         optimizer__fused=True,

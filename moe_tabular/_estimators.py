@@ -79,6 +79,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             Interval(numbers.Real, 0, None, closed="neither"),
             StrOptions({"auto"}),
         ],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -108,6 +109,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         learning_rate="auto",
         learning_rate_schedule="onecycle",
         target_weight=1.0,
+        weight_decay=0.0,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -133,6 +135,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.learning_rate_schedule = learning_rate_schedule
         self.target_weight = target_weight
+        self.weight_decay = weight_decay
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -386,6 +389,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         net = make_net(
             module=self.module_,
             target_weight=self._target_weight(),
+            weight_decay=self.weight_decay,
             max_epochs=max_epochs,
             batch_size=batch_size,
             learning_rate=learning_rate,
@@ -444,6 +448,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             net = make_net(
                 module=self.module_,
                 target_weight=self._target_weight(),
+                weight_decay=self.weight_decay,
                 max_epochs=1,
                 batch_size=batch_size,
                 learning_rate=learning_rate,
@@ -695,6 +700,10 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         "auto": the square root of the number of feature columns, so that the
         target's share of the loss falls more slowly than ``1 / n_features``
         as columns are added.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (:class:`torch.optim.AdamW`): each step shrinks
+        every parameter by ``learning_rate * weight_decay`` of itself. 0: plain
+        :class:`torch.optim.Adam`.
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows and stop when the target
         column's validation loss has not improved by ``tol`` for
@@ -809,6 +818,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         learning_rate="auto",
         learning_rate_schedule="onecycle",
         target_weight=1.0,
+        weight_decay=0.0,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -836,6 +846,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
             learning_rate=learning_rate,
             learning_rate_schedule=learning_rate_schedule,
             target_weight=target_weight,
+            weight_decay=weight_decay,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
@@ -974,8 +985,9 @@ class MoECBOWRegressor(RegressorMixin, _BaseMoECBOW):
     d_embedding, n_heads, n_layers, d_ffn, dropout, norm_first, n_bins, \
 categorical_features, shared_vocabulary, handle_unknown, min_frequency, \
 max_categories, max_epochs, batch_size, \
-learning_rate, learning_rate_schedule, target_weight, early_stopping, \
-validation_fraction, n_iter_no_change, tol, device, random_state, verbose
+learning_rate, learning_rate_schedule, target_weight, weight_decay, \
+early_stopping, validation_fraction, n_iter_no_change, tol, device, random_state, \
+verbose
         As in :class:`MoECBOWClassifier`.
 
     Attributes
@@ -1037,6 +1049,7 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
         learning_rate="auto",
         learning_rate_schedule="onecycle",
         target_weight=1.0,
+        weight_decay=0.0,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -1063,6 +1076,7 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose
             learning_rate=learning_rate,
             learning_rate_schedule=learning_rate_schedule,
             target_weight=target_weight,
+            weight_decay=weight_decay,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,

@@ -488,3 +488,21 @@ def test_a_column_without_categories_at_the_end_of_the_vocabulary_fits():
     assert model.layout_["shared"].tolist() == [True, False, True, True]
     proba = model.predict_proba(X.assign(empty=pd.Categorical(["x", None, "x", None])))
     assert np.isfinite(proba).all()
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_weight_decay_shrinks_the_weights_and_zero_is_plain_adam(
+    Estimator, frame_and_target
+):
+    frame, target = frame_and_target
+    y = target_for(Estimator, target)
+    params = {"max_epochs": 5, "learning_rate": 5e-2, "random_state": 0}
+    plain = Estimator(**params).fit(frame, y)
+    zero = Estimator(**params, weight_decay=0.0).fit(frame, y)
+    decayed = Estimator(**params, weight_decay=5.0).fit(frame, y)
+
+    def norm(model):
+        return sum(p.norm().item() for p in model.module_.parameters())
+
+    assert norm(zero) == norm(plain)  # the same fit (plain Adam), bit for bit
+    assert norm(decayed) < 0.9 * norm(plain)
