@@ -36,8 +36,9 @@ SOURCES = {
     "real_suite": ["ood-real-suite-5seeds", "ood-real-suite"],
     # the earlier, smaller real-table run (4 tables, 1,000 training rows)
     "real_early": "ood-real",
-    # two real tables with every training row (adult, bank marketing)
-    "large_tables": "ood-large-tables",
+    # the three largest real tables with every training row (adult, bank
+    # marketing, diabetes-130; 3 seeds, the trees beside ours)
+    "large_tables": "ood-real-full-size",
     # fit time over rows: perf.json of `python -m benchmarks perf`; the reduced
     # run at max_epochs="auto" (1k-100k rows, HistGB and CatBoost beside ours)
     "fit_time": "perf-auto-epochs",
