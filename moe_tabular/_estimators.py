@@ -109,7 +109,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         learning_rate="auto",
         learning_rate_schedule="onecycle",
         target_weight=1.0,
-        weight_decay=0.0,
+        weight_decay=0.1,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -700,10 +700,11 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         "auto": the square root of the number of feature columns, so that the
         target's share of the loss falls more slowly than ``1 / n_features``
         as columns are added.
-    weight_decay : float, default=0.0
+    weight_decay : float, default=0.1
         Decoupled weight decay (:class:`torch.optim.AdamW`): each step shrinks
-        every parameter by ``learning_rate * weight_decay`` of itself. 0: plain
-        :class:`torch.optim.Adam`.
+        every parameter by ``learning_rate * weight_decay`` of itself, so it
+        acts mostly where the rate is large (tables of 2,000 rows and more).
+        0: plain :class:`torch.optim.Adam`, the paper's optimizer.
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows and stop when the target
         column's validation loss has not improved by ``tol`` for
@@ -818,7 +819,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         learning_rate="auto",
         learning_rate_schedule="onecycle",
         target_weight=1.0,
-        weight_decay=0.0,
+        weight_decay=0.1,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -1049,7 +1050,7 @@ verbose
         learning_rate="auto",
         learning_rate_schedule="onecycle",
         target_weight=1.0,
-        weight_decay=0.0,
+        weight_decay=0.1,
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,

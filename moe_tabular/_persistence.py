@@ -480,6 +480,8 @@ def _check_layout(estimator, tokenizer, target, layout, state):
 
 def _rebuild(config, state, cls, device):
     params = from_json(config["params"])
+    # files from before weight_decay existed were trained with plain Adam
+    params.setdefault("weight_decay", 0.0)
     if device is not None:
         params["device"] = device
     unknown = set(params) - set(cls().get_params())

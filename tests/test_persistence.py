@@ -347,3 +347,17 @@ def test_a_model_saved_before_ordered_columns_loads_with_numeric_ones_ordered(
     np.testing.assert_array_equal(loaded.tokenizer_.ordered_, ~categorical)
     proba = loaded.predict_proba(frame)
     np.testing.assert_array_equal(proba, model.predict_proba(frame))
+
+
+def test_a_model_saved_before_weight_decay_keeps_the_plain_adam_it_was_trained_with(
+    tmp_path,
+):
+    frame, target = make_frame(n_rows=60)
+    model = MoECBOWClassifier(**SMALL, weight_decay=0.0).fit(frame, target)
+    model.save(tmp_path)
+    _edit_config(tmp_path, lambda c: c["params"].pop("weight_decay"))
+    loaded = MoECBOWClassifier.load(tmp_path)
+    assert loaded.weight_decay == 0.0  # not today's default: partial_fit resumes Adam
+    assert MoECBOWClassifier().weight_decay == 0.1
+    proba = loaded.predict_proba(frame)
+    np.testing.assert_array_equal(proba, model.predict_proba(frame))

@@ -79,6 +79,7 @@ MOE_CONFIGS = {
         "target_weight": 1.0,
         "learning_rate": 1e-3,
         "learning_rate_schedule": "constant",  # plain Adam
+        "weight_decay": 0.0,
         "max_epochs": 200,
         "early_stopping": False,
         "batch_size": paper_batch_size,
