@@ -30,7 +30,7 @@ SOURCES = {
         "baselines": "ood-paper-simulation-baselines",
     },
     # Auto MPG, train on American cars, test on European and Japanese ones
-    "auto_mpg": {"ours": "ood-auto-mpg-foundations", "baselines": "ood-auto-mpg-more"},
+    "auto_mpg": {"ours": "ood-auto-mpg-default", "baselines": "ood-auto-mpg-more"},
     # the real-table suite (>= 12 tables at full size, with the stronger
     # baselines): the first folder of this list that exists is shown
     "real_suite": ["ood-real-suite-5seeds", "ood-real-suite"],
