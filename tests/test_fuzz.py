@@ -77,6 +77,7 @@ net_params = st.fixed_dictionaries(
         "shared_vocabulary": st.sampled_from([False, True, "auto"]),
         "early_stopping": st.sampled_from([False, True, "auto"]),
         "learning_rate_schedule": st.sampled_from(["constant", "onecycle"]),
+        "weight_decay": st.sampled_from([0.0, 0.1, 1e3]),
         "batch_size": st.integers(1, 8),
         "random_state": st.integers(0, 2**31 - 1),
     }
