@@ -4,8 +4,10 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
+from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 SUMMARY_KEYS = (
@@ -24,6 +26,18 @@ SUMMARY_KEYS = (
 def split_list(text):
     """``"a, b,,c"`` -> ``["a", "b", "c"]``: a comma-separated option's items."""
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def paired_test(diff):
+    """Mean of paired differences and the paired t-test's p (NaN below 2 pairs or
+    when every difference is equal): the one paired test of the benchmarks.
+
+    ``scipy.stats.ttest_1samp(diff, 0)`` is ``ttest_rel(b, a)`` for ``diff = b - a``.
+    """
+    diff = np.asarray(diff, dtype=np.float64)
+    if len(diff) < 2 or np.ptp(diff) == 0:
+        return (float(np.mean(diff)) if len(diff) else float("nan")), float("nan")
+    return float(np.mean(diff)), float(stats.ttest_1samp(diff, 0.0).pvalue)
 
 
 def moe_config(text):

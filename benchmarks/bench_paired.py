@@ -18,9 +18,8 @@ Examples::
 import sys
 
 import pandas as pd
-from scipy import stats
 
-from benchmarks._common import make_parser
+from benchmarks._common import make_parser, paired_test
 
 METRICS = ("id_accuracy", "ood_accuracy", "ood_balanced_accuracy", "ood_log_loss")
 
@@ -55,12 +54,7 @@ def compare(a, b, metrics=METRICS):
             pair = part[[f"{metric}_a", f"{metric}_b"]].dropna()
             if pair.empty:
                 continue
-            diff = pair[f"{metric}_b"] - pair[f"{metric}_a"]
-            p = (
-                stats.ttest_rel(pair[f"{metric}_b"], pair[f"{metric}_a"]).pvalue
-                if len(pair) > 1 and diff.std() > 0
-                else float("nan")
-            )
+            diff, p = paired_test(pair[f"{metric}_b"] - pair[f"{metric}_a"])
             rows.append(
                 {
                     "dataset": name,
@@ -68,7 +62,7 @@ def compare(a, b, metrics=METRICS):
                     "pairs": len(pair),
                     "A": pair[f"{metric}_a"].mean(),
                     "B": pair[f"{metric}_b"].mean(),
-                    "B - A": diff.mean(),
+                    "B - A": diff,
                     "p": p,
                 }
             )

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from moe_tabular.ood import (
     PAPER_SETTINGS,
@@ -85,16 +84,11 @@ def paired_rows(runs, per_seed):
             row["paper_same_seeds"] = theirs.mean()
             row["wins"] = f"{int((ours.to_numpy() > theirs).sum())}/{len(ours)}"
             row["diffs"] = ours.to_numpy() - theirs
-        row["diff"], row["p"] = _paired(row["diffs"])
+        row["diff"], row["p"] = _common.paired_test(
+            [] if row["diffs"] is None else row["diffs"]
+        )
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _paired(diffs):
-    """Mean of paired differences and the paired t-test's p (NaN where undefined)."""
-    if diffs is None or len(diffs) < 2 or np.ptp(diffs) == 0:
-        return (np.nan if diffs is None else float(np.mean(diffs))), np.nan
-    return float(np.mean(diffs)), float(stats.ttest_1samp(diffs, 0.0).pvalue)
 
 
 def paper_test(part):
@@ -104,7 +98,7 @@ def paper_test(part):
         return None
     diffs = np.concatenate(paired["diffs"].to_list())
     below = paired[(paired["diff"] < 0) & (paired["p"] < 0.05)]["dataset"].to_list()
-    return (len(diffs), *_paired(diffs), below)
+    return (len(diffs), *_common.paired_test(diffs), below)
 
 
 def _order(dataset):

@@ -50,7 +50,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from scipy import stats
 
 try:
     from . import _common
@@ -214,11 +213,7 @@ def paired(runs, model, base="moe:default"):
         groups.append(("all real", real))
     for name, part in groups:
         diff = part["test_r2_b"] - part["test_r2_a"]
-        p = (
-            stats.ttest_rel(part["test_r2_b"], part["test_r2_a"]).pvalue
-            if len(part) > 1 and diff.std() > 0
-            else float("nan")
-        )
+        _, p = _common.paired_test(diff)
         rows.append(
             {
                 "dataset": name,

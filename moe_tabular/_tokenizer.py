@@ -203,10 +203,9 @@ def _spiked_quantile_bins(values, weights, n_bins):
     bins: their edges coincide and sklearn merges them, so the spike swallows
     its neighbours (every cell of a column that is zero in 92% of rows then
     shares one bin). Each spike ``v`` gets the bin ``[v, nextafter(v))`` (the
-    largest value ``[v, v]``); the
-    inner edges of ``n_bins`` minus the number of spikes quantile bins (at least
-    two) of the other values cut the rest. Without spikes this is sklearn's
-    quantile binning unchanged.
+    largest value ``[v, v]``); the inner edges of ``n_bins`` minus the number of
+    spikes quantile bins (at least two) of the other values cut the rest.
+    Without spikes this is sklearn's quantile binning unchanged.
     """
     spikes = _spikes(values, weights, n_bins)
     rest = ~np.isin(values, spikes)
