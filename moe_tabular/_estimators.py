@@ -323,6 +323,33 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             generator=generator,
         )
 
+    def _new_net(self, n_train_rows, *, max_epochs=None, **options):
+        """The skorch net training ``module_`` on ``n_train_rows`` rows.
+
+        Batch size, learning rate and (unless given) epochs follow
+        :meth:`_budget`; the first two are kept as ``batch_size_`` and
+        ``learning_rate_``. ``options`` are the rest of
+        :func:`~moe_tabular._engine.make_net`'s arguments.
+        """
+        batch_size, learning_rate, epochs = self._budget(n_train_rows)
+        max_epochs = epochs if max_epochs is None else max_epochs
+        self.batch_size_, self.learning_rate_ = batch_size, learning_rate
+        self.target_weight_ = self._target_weight()
+        return make_net(
+            module=self.module_,
+            target_weight=self.target_weight_,
+            weight_decay=self.weight_decay,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            n_train_rows=n_train_rows,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            verbose=self.verbose,
+            **options,
+        )
+
     def _train(self, net, codes, target_codes, sample_weight, *, seed, generator):
         """Run skorch's loop; keep the module and the history, not the net.
 
@@ -371,7 +398,6 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         early_stopping = self._early_stopping(n_rows, target)
         n_valid = math.ceil(self.validation_fraction * n_rows)
         n_train_rows = n_rows - (n_valid if early_stopping else 0)
-        batch_size, learning_rate, max_epochs = self._budget(n_train_rows)
         labeled = target_codes[target_codes >= 0]
         counts = np.bincount(labeled, minlength=target.n_categories)
         stratify = bool(
@@ -386,27 +412,15 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             self._shared(self.tokenizer_, target),
             generator,
         )
-        net = make_net(
-            module=self.module_,
-            target_weight=self._target_weight(),
-            weight_decay=self.weight_decay,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
+        net = self._new_net(
+            n_train_rows,
             learning_rate_schedule=self.learning_rate_schedule,
-            n_train_rows=n_train_rows,
             early_stopping=early_stopping,
-            validation_fraction=self.validation_fraction,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
             stratify=stratify,
             device=device,
             random_state=seed,
             generator=generator,
-            verbose=self.verbose,
         )
-        self.batch_size_, self.learning_rate_ = batch_size, learning_rate
-        self.target_weight_ = self._target_weight()
         self._train(
             net, codes, target_codes, sample_weight, seed=seed, generator=generator
         )
@@ -444,31 +458,19 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
                     self._shared(self.tokenizer_, target),
                     generator,
                 )
-            batch_size, learning_rate, _ = self._budget(n_rows)
-            net = make_net(
-                module=self.module_,
-                target_weight=self._target_weight(),
-                weight_decay=self.weight_decay,
+            net = self._new_net(
+                n_rows,
                 max_epochs=1,
-                batch_size=batch_size,
-                learning_rate=learning_rate,
                 learning_rate_schedule="constant",
-                n_train_rows=n_rows,
                 early_stopping=False,
-                validation_fraction=self.validation_fraction,
-                n_iter_no_change=self.n_iter_no_change,
-                tol=self.tol,
                 stratify=False,
                 device=resolve_device(self.device),
                 random_state=seed,
                 generator=generator,
-                verbose=self.verbose,
             )
             net.initialize()
             if hasattr(self, "history_"):  # epochs continue after fit() or load()
                 net.history = History(self.history_.to_dict(orient="records"))
-            self.batch_size_, self.learning_rate_ = batch_size, learning_rate
-            self.target_weight_ = self._target_weight()
             self._trainer = net, seed, generator
         net, seed, generator = self._trainer
         self._train(

@@ -295,8 +295,12 @@ def test_early_stopping_restores_the_best_epochs_weights(frame_and_target):
     loss = torch.nn.functional.cross_entropy(
         logits[:, -1], torch.as_tensor(offset + target_codes)[rows]
     ).item()
-    assert loss == pytest.approx(model.history_["valid_target_loss"].min(), rel=1e-4)
-    assert loss < model.history_["valid_target_loss"].iloc[-1]
+    losses = model.history_["valid_target_loss"]
+    assert np.isclose(losses, loss, rtol=1e-4).any()  # one epoch's weights
+    # the best one: an epoch counts as better only by more than tol (abs), so a
+    # later epoch may score up to tol lower (with one torch thread it does here)
+    assert loss <= losses.min() + model.tol
+    assert loss < losses.iloc[-1]
 
 
 @pytest.mark.parametrize("Estimator", [MoECBOWClassifier, MoECBOWRegressor])
