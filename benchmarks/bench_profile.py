@@ -2,14 +2,20 @@
 
 Fits :class:`moe_tabular.MoECBOWClassifier` with its defaults (early stopping
 off, so that every epoch trains on all rows) on the perf headline's data (the
-paper's simulation, N=2000, D=5, seed 4951) for ``--epochs`` epochs per round,
+paper's simulation, N=2000, D=5, seed 4951; ``--features`` widens it as the
+perf curve does: 5 informative columns, the rest noise) for ``--epochs`` epochs
+per round,
 ``--rounds`` rounds after one warm-up fit, and prints the median time of one
 optimizer step (the epochs' durations, ``history_["dur"]``, over the steps the
 fit took, counted by torch's optimizer-step hook: forward, loss, backward, Adam
 and the batch loading between them) and the torch profiler's table of the ops
 that took the most time in one more fit. Only the public API is used, so the
 same command measures a change to the module or the engine at two commits on
-the same machine. Fit-level timings are ``python -m benchmarks perf``'s job.
+the same machine. ``--layout`` forces one of the two layouts of the
+leave-one-out scores (the default picks by the number of columns), so that both
+are timed at one commit: ``--features 20 --layout column-first`` against
+``--features 20 --layout head-first``. Fit-level timings are
+``python -m benchmarks perf``'s job.
 
 Run ``python -m benchmarks profile`` (about 20 seconds).
 """
@@ -21,7 +27,7 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 from torch.profiler import ProfilerActivity, profile
 
-from moe_tabular import MoECBOWClassifier
+from moe_tabular import MoECBOWClassifier, _module
 from moe_tabular.ood import make_correlation_shift
 
 SEED = 4951  # the perf headline's seed, PAPER_SEEDS[0]
@@ -35,6 +41,15 @@ def _parser(prog):
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
     parser.add_argument("--rows", type=int, default=25, help="ops in the table")
+    parser.add_argument(
+        "--features", type=int, default=5, help="columns of X (default: 5)"
+    )
+    parser.add_argument(
+        "--layout",
+        choices=["auto", "column-first", "head-first"],
+        default="auto",
+        help="layout of the leave-one-out scores (default: by column count)",
+    )
     return parser
 
 
@@ -56,7 +71,15 @@ def main(argv=None, *, prog="python -m benchmarks profile"):
     args = _parser(prog).parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    data = make_correlation_shift(n_core_features=5, corr=0.9, random_state=SEED)
+    if args.layout != "auto":  # a private switch: this is a profiling tool
+        first = 0 if args.layout == "head-first" else 10**9
+        _module._HEAD_FIRST_COLUMNS = first
+    data = make_correlation_shift(
+        n_features=args.features,
+        n_core_features=min(5, args.features),
+        corr=0.9,
+        random_state=SEED,
+    )
     _fit(data, 1)  # warm-up: the first optimizer of a process imports torch._dynamo
     times, n_steps = [], 0
     for _ in range(args.rounds):
@@ -65,8 +88,13 @@ def main(argv=None, *, prog="python -m benchmarks profile"):
     with profile(activities=[ProfilerActivity.CPU]) as profiler:
         _fit(data, 1)
     n_columns = data.X_train.shape[1] + 1
+    layout = args.layout
+    if layout == "auto":
+        first = n_columns >= _module._HEAD_FIRST_COLUMNS
+        layout = f"{'head-first' if first else 'column-first'} (auto)"
     print(
         f"{prog}: batch {model.batch_size_} rows x {n_columns} columns, "
+        f"{layout} layout, "
         f"torch threads {torch.get_num_threads()}, torch {torch.__version__}"
     )
     print(

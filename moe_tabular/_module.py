@@ -17,6 +17,11 @@ from torch import nn
 from torch.nn import functional as F
 
 N_RESERVED = 3  # MASK, MISSING, UNKNOWN sit just before each column's categories
+# leave-one-out attention lays its scores out head-first from this many columns
+# (the target included) on; column-first below, where it is faster on CPU
+# (python -m benchmarks profile: level at 8 columns, head-first 20-30% faster
+# per step from 10 to 48, 30% slower at 6)
+_HEAD_FIRST_COLUMNS = 9
 
 
 class Dropout(nn.Dropout):
@@ -172,35 +177,73 @@ class MixtureOfColumnExperts(nn.Module):
             Row ``i`` is the attention output at ``i`` of the variant masking ``i``.
         gates : Tensor of shape (batch, n_heads, L, L)
         """
-        n_rows, n_columns, d_embedding = context.shape
+        n_columns, d_embedding = masked.shape
         n_heads, d_head = self.n_heads, d_embedding // self.n_heads
-        # Laid out head-first for small L on CPU, (H, B, j, i): the scores of a
-        # head are one product with the L masked queries, the softmax runs over
-        # dim 2 (key position; far faster than over a short last dim), and
-        # gates @ values reads each (j, i) block transposed, without a copy.
         q = self.query(masked).view(n_columns, n_heads, d_head) / math.sqrt(d_head)
         k_masked = self.key(masked).view(n_columns, n_heads, d_head)
         v_masked = self.value(masked).view(n_columns, n_heads, d_head)
-        # (H, B * j, dh), contiguous: a strided batch takes a slow matmul path
-        k = self.key(context).view(-1, n_heads, d_head).transpose(0, 1).contiguous()
+        v = self.value(context).view(*context.shape[:2], n_heads, d_head)
+        # two layouts of the same product; which is faster on CPU depends on L
+        # (``python -m benchmarks profile --features N --layout ...`` times each)
+        if n_columns >= _HEAD_FIRST_COLUMNS:
+            mixed, gates = self._head_first(q, k_masked, v_masked, v, context)
+        else:
+            mixed, gates = self._column_first(q, k_masked, v_masked, v, context)
+        return self.out(mixed), gates
+
+    def _column_first(self, q, k_masked, v_masked, v, context):
+        """:meth:`leave_one_out` for few columns: (B, j, H, i) scores."""
+        n_rows, n_columns, n_heads, d_head = v.shape
+        # Laid out for small L on CPU: the scores of all heads are one matrix
+        # product with a block-diagonal query matrix, and the softmax runs over
+        # dim 1 (key position), which is far faster than a short last dim.
+        queries = torch.block_diag(*q.permute(1, 2, 0))  # (H * dh, H * L)
+        scores = self.key(context).flatten(0, 1) @ queries
+        scores = scores.view(n_rows, n_columns, n_heads, n_columns)  # (B,j,H,i)
         own = (q * k_masked).sum(-1).T  # (H, L): masked query . masked key
-        gates, self_gate = _LeaveOneOutGates.apply(
-            k, q.permute(1, 2, 0).contiguous(), own, n_rows
-        )  # (H, B, j, i) and (H, B, i)
-        v = self.value(context).view(n_rows, n_columns, n_heads, d_head)
+        # swap the diagonal for ``own`` with float products (torch.where is
+        # several times slower on CPU)
+        eye = torch.eye(n_columns, dtype=scores.dtype, device=scores.device)
+        scores = scores * (1 - eye)[:, None, :] + eye[:, None, :] * own
+        gates = torch.softmax(scores, dim=1).permute(0, 2, 3, 1)  # (B, H, i, j)
         # on CPU torch multiplies batches of matrices this small (contraction x
         # rows x columns under 400) in a scalar loop; where at most half a head
         # of zero padding lifts them past it, forward and backward go to BLAS
         pad = max(0, -(-400 // n_columns**2) - d_head)
         pad = pad if 2 * pad <= d_head and context.device.type == "cpu" else 0
-        v_heads = F.pad(v, (0, pad)).permute(2, 0, 1, 3).flatten(0, 1)  # (H*B,j,dh+)
-        gates_t = gates.view(-1, n_columns, n_columns).transpose(1, 2)  # (H*B, i, j)
-        mixed = torch.bmm(gates_t, v_heads)[..., :d_head]
-        mixed = mixed.view(n_heads, n_rows, n_columns, d_head)  # (H, B, i, dh)
-        delta = v_masked.transpose(0, 1)[:, None] - v.permute(2, 0, 1, 3)
-        mixed = mixed + self_gate.unsqueeze(-1) * delta
-        out = self.out(mixed.permute(1, 2, 0, 3).flatten(-2))
-        return out, gates.permute(1, 0, 3, 2)  # gates as (B, H, i, j)
+        v_heads = F.pad(v, (0, pad)).transpose(1, 2)  # (B, H, j, dh + pad)
+        mixed = (gates @ v_heads)[..., :d_head]  # (B, H, i, dh)
+        self_gate = torch.diagonal(gates, dim1=2, dim2=3).unsqueeze(-1)  # (B,H,i,1)
+        mixed = mixed + self_gate * (v_masked.transpose(0, 1) - v.transpose(1, 2))
+        return mixed.transpose(1, 2).flatten(-2), gates
+
+    def _head_first(self, q, k_masked, v_masked, v, context):
+        """:meth:`leave_one_out` for many columns: (H, B, j, i) scores."""
+        n_rows, n_columns, n_heads, d_head = v.shape
+        # (H, B, j, i): the scores of a head are one product with the L masked
+        # queries (no block-diagonal zeros), the softmax runs over dim 2 (key
+        # position), and the gates need no permuted copy; the diagonal swap
+        # and read are one autograd Function (see _LeaveOneOutGates).
+        # Keys (H, B * j, dh) contiguous: a strided batch takes a slow matmul.
+        k = self.key(context).view(-1, n_heads, d_head).transpose(0, 1).contiguous()
+        own = (q * k_masked).sum(-1).T  # (H, L): masked query . masked key
+        gates, self_gate = _LeaveOneOutGates.apply(
+            k, q.permute(1, 2, 0).contiguous(), own, n_rows
+        )  # (H, B, j, i) and (H, B, i)
+        # on CPU torch multiplies batches of matrices this small (contraction x
+        # rows x columns under 400) in a scalar loop; where at most half a head
+        # of zero padding lifts them past it, forward and backward go to BLAS
+        pad = max(0, -(-400 // n_columns**2) - d_head)
+        pad = pad if 2 * pad <= d_head and context.device.type == "cpu" else 0
+        # values^T @ gates, (dh, j) @ (j, i) per row and head: the gradient of
+        # the gates then comes back in their own (j, i) layout, not transposed
+        v_t = F.pad(v, (0, pad)).permute(2, 0, 3, 1).flatten(0, 1)  # (H*B,dh+,j)
+        mixed = torch.bmm(v_t, gates.view(-1, n_columns, n_columns))[:, :d_head]
+        mixed = mixed.view(n_heads, n_rows, d_head, n_columns)  # (H, B, dh, i)
+        delta = v_masked.permute(1, 2, 0)[:, None] - v.permute(2, 0, 3, 1)
+        mixed = mixed + self_gate.unsqueeze(2) * delta
+        # (B, i, H * dh) and the gates as (B, H, i, j)
+        return mixed.permute(1, 3, 0, 2).flatten(-2), gates.permute(1, 0, 3, 2)
 
 
 class AttentionBlock(nn.Module):

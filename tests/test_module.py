@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from moe_tabular import _module
 from moe_tabular._module import Dropout, MaskedColumnAttention
 from moe_tabular._tokenizer import MASK
 
@@ -11,6 +12,14 @@ LAYOUT = {"n_categories": [4, 7, 5, 6], "shared": [False] * 4}
 
 # ordered columns sharing one vocabulary: few tokens, all columns the same range
 SHARED_LAYOUT = {"n_categories": [9, 9, 5, 9], "shared": [True] * 4}
+
+
+@pytest.fixture(params=["column-first", "head-first"])
+def scores_layout(request, monkeypatch):
+    """Each layout of the leave-one-out scores, whatever the number of columns."""
+    first = 0 if request.param == "head-first" else 10**9
+    monkeypatch.setattr(_module, "_HEAD_FIRST_COLUMNS", first)
+    return request.param
 
 
 def random_tokens(n_rows=64, layout=LAYOUT):
@@ -39,7 +48,7 @@ def explicit_leave_one_out(model, tokens):
 
 @pytest.mark.parametrize("n_layers", [1, 2])
 @pytest.mark.parametrize("norm_first", [False, True])
-def test_leave_one_out_equals_masking_each_column(n_layers, norm_first):
+def test_leave_one_out_equals_masking_each_column(n_layers, norm_first, scores_layout):
     torch.manual_seed(0)
     model = MaskedColumnAttention(
         **LAYOUT, d_embedding=12, n_heads=3, n_layers=n_layers, norm_first=norm_first
@@ -57,15 +66,22 @@ def test_leave_one_out_equals_masking_each_column(n_layers, norm_first):
 # six columns with 8-wide heads: small enough that leave_one_out pads the
 # heads so torch multiplies its batches of 6 x 6 matrices by BLAS
 SIX_COLUMNS = {"n_categories": [10, 10, 10, 10, 10, 17], "shared": [True] * 6}
+# past _HEAD_FIRST_COLUMNS, vocabularies of their own, one of them large
+WIDE = {"n_categories": [3, 5, 2, 40, *[4] * 14], "shared": [False] * 18}
 
 
 @pytest.mark.parametrize(
     ("layout", "d_embedding", "n_heads"),
-    [(LAYOUT, 12, 3), (SIX_COLUMNS, 32, 4), (SIX_COLUMNS, 20, 5)],
-    ids=["4-columns", "6-columns-padded-heads", "6-columns-narrow-heads"],
+    [(LAYOUT, 12, 3), (SIX_COLUMNS, 32, 4), (SIX_COLUMNS, 20, 5), (WIDE, 32, 4)],
+    ids=[
+        "4-columns",
+        "6-columns-padded-heads",
+        "6-columns-narrow-heads",
+        "18-columns",
+    ],
 )
 def test_leave_one_out_gradients_equal_masking_each_column(
-    layout, d_embedding, n_heads
+    layout, d_embedding, n_heads, scores_layout
 ):
     grads = []
     for fast in (True, False):
