@@ -1041,7 +1041,7 @@ verbose
     }
     # learning_rate="auto" never below this (under 400 training rows): small
     # regression tables underfit at the linear rule's rate
-    # (benchmarks/results/regression-learning-rate-floor)
+    # (benchmarks/results/regression-small-tables)
     _auto_learning_rate_floor = 2e-3
 
     def __init__(
