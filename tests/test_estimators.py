@@ -236,6 +236,8 @@ def test_auto_learning_rate_scales_with_the_batch(
 ):
     frame, target = frame_and_target
     assert len(frame) == 240
+    if Estimator is MoECBOWRegressor and learning_rate == "auto":
+        expected = max(expected, 2e-3)  # the regressor's floor (binds but at 512)
     model = Estimator(
         max_epochs=1,
         batch_size=batch_size,
