@@ -19,8 +19,8 @@ from torch.nn import functional as F
 N_RESERVED = 3  # MASK, MISSING, UNKNOWN sit just before each column's categories
 # leave-one-out attention lays its scores out head-first from this many columns
 # (the target included) on; column-first below, where it is faster on CPU
-# (python -m benchmarks profile: level at 8 columns, head-first 20-30% faster
-# per step from 10 to 48, 30% slower at 6)
+# (python -m benchmarks profile --layout ...: level at 8 columns, head-first
+# 18-38% faster per step from 10 to 48 columns, 38% slower at 6)
 _HEAD_FIRST_COLUMNS = 9
 
 
