@@ -38,7 +38,7 @@ SOURCES = {
     "real_early": "ood-real",
     # the three largest real tables with every training row (adult, bank
     # marketing, diabetes-130; 3 seeds, the trees beside ours)
-    "large_tables": "ood-real-full-size",
+    "large_tables": "ood-real-full-size-default",
     # fit time over rows: perf.json of `python -m benchmarks perf` (1k-100k rows,
     # HistGB, CatBoost and RealMLP beside ours, medians of 3 rounds)
     "fit_time": "perf",
