@@ -183,15 +183,19 @@ class MixtureOfColumnExperts(nn.Module):
         k_masked = self.key(masked).view(n_columns, n_heads, d_head)
         v_masked = self.value(masked).view(n_columns, n_heads, d_head)
         v = self.value(context).view(*context.shape[:2], n_heads, d_head)
+        # on CPU torch multiplies batches of matrices this small (contraction x
+        # rows x columns under 400) in a scalar loop; where at most half a head
+        # of zero padding lifts them past it, forward and backward go to BLAS
+        pad = max(0, -(-400 // n_columns**2) - d_head)
+        pad = pad if 2 * pad <= d_head and context.device.type == "cpu" else 0
         # two layouts of the same product; which is faster on CPU depends on L
         # (``python -m benchmarks profile --features N --layout ...`` times each)
-        if n_columns >= _HEAD_FIRST_COLUMNS:
-            mixed, gates = self._head_first(q, k_masked, v_masked, v, context)
-        else:
-            mixed, gates = self._column_first(q, k_masked, v_masked, v, context)
+        head_first = n_columns >= _HEAD_FIRST_COLUMNS
+        layout = self._head_first if head_first else self._column_first
+        mixed, gates = layout(q, k_masked, v_masked, v, context, pad)
         return self.out(mixed), gates
 
-    def _column_first(self, q, k_masked, v_masked, v, context):
+    def _column_first(self, q, k_masked, v_masked, v, context, pad):
         """:meth:`leave_one_out` for few columns: (B, j, H, i) scores."""
         n_rows, n_columns, n_heads, d_head = v.shape
         # Laid out for small L on CPU: the scores of all heads are one matrix
@@ -206,18 +210,13 @@ class MixtureOfColumnExperts(nn.Module):
         eye = torch.eye(n_columns, dtype=scores.dtype, device=scores.device)
         scores = scores * (1 - eye)[:, None, :] + eye[:, None, :] * own
         gates = torch.softmax(scores, dim=1).permute(0, 2, 3, 1)  # (B, H, i, j)
-        # on CPU torch multiplies batches of matrices this small (contraction x
-        # rows x columns under 400) in a scalar loop; where at most half a head
-        # of zero padding lifts them past it, forward and backward go to BLAS
-        pad = max(0, -(-400 // n_columns**2) - d_head)
-        pad = pad if 2 * pad <= d_head and context.device.type == "cpu" else 0
         v_heads = F.pad(v, (0, pad)).transpose(1, 2)  # (B, H, j, dh + pad)
         mixed = (gates @ v_heads)[..., :d_head]  # (B, H, i, dh)
         self_gate = torch.diagonal(gates, dim1=2, dim2=3).unsqueeze(-1)  # (B,H,i,1)
         mixed = mixed + self_gate * (v_masked.transpose(0, 1) - v.transpose(1, 2))
         return mixed.transpose(1, 2).flatten(-2), gates
 
-    def _head_first(self, q, k_masked, v_masked, v, context):
+    def _head_first(self, q, k_masked, v_masked, v, context, pad):
         """:meth:`leave_one_out` for many columns: (H, B, j, i) scores."""
         n_rows, n_columns, n_heads, d_head = v.shape
         # (H, B, j, i): the scores of a head are one product with the L masked
@@ -230,11 +229,6 @@ class MixtureOfColumnExperts(nn.Module):
         gates, self_gate = _LeaveOneOutGates.apply(
             k, q.permute(1, 2, 0).contiguous(), own, n_rows
         )  # (H, B, j, i) and (H, B, i)
-        # on CPU torch multiplies batches of matrices this small (contraction x
-        # rows x columns under 400) in a scalar loop; where at most half a head
-        # of zero padding lifts them past it, forward and backward go to BLAS
-        pad = max(0, -(-400 // n_columns**2) - d_head)
-        pad = pad if 2 * pad <= d_head and context.device.type == "cpu" else 0
         # values^T @ gates, (dh, j) @ (j, i) per row and head: the gradient of
         # the gates then comes back in their own (j, i) layout, not transposed
         v_t = F.pad(v, (0, pad)).permute(2, 0, 3, 1).flatten(0, 1)  # (H*B,dh+,j)
