@@ -80,7 +80,9 @@ def column_targets(module, codes):
     return torch.where(known, codes, IGNORE)
 
 
-def masked_column_loss(module, logits, codes, *, weight=None, target_weight=1.0):
+def masked_column_loss(
+    module, logits, codes, *, weight=None, target_weight=1.0, label_smoothing=0.0
+):
     """The masked-column objective: weighted mean cross-entropy over known cells.
 
     Parameters
@@ -93,6 +95,10 @@ def masked_column_loss(module, logits, codes, *, weight=None, target_weight=1.0)
         Row weights; a row of weight 2 counts as the row twice.
     target_weight : float, default=1.0
         Weight of the last (target) column relative to a feature column.
+    label_smoothing : float, default=0.0
+        Share of every cell's target spread uniformly over its column's own
+        categories (as :func:`torch.nn.functional.cross_entropy`'s, whose
+        uniform part would also count the ``-inf`` padding of short columns).
 
     Returns
     -------
@@ -106,12 +112,23 @@ def masked_column_loss(module, logits, codes, *, weight=None, target_weight=1.0)
     targets = column_targets(module, codes)
     # class-first (1, K, B * L): a view of the module's by_column logits; the
     # log-softmax over dim 1 of it is far faster than over a short last dim on CPU
-    losses = F.cross_entropy(
-        logits.permute(2, 0, 1).reshape(1, logits.shape[-1], -1),
-        targets.reshape(1, -1),
-        ignore_index=IGNORE,
-        reduction="none",
-    ).view_as(targets)
+    flat = logits.permute(2, 0, 1).reshape(1, logits.shape[-1], -1)
+    if label_smoothing:
+        log_p = F.log_softmax(flat, dim=1)
+        losses = F.nll_loss(
+            log_p, targets.reshape(1, -1), ignore_index=IGNORE, reduction="none"
+        ).view_as(targets)
+        # mean -log p over each column's own categories (padding excluded)
+        own = log_p.view(-1, *targets.shape).masked_fill(
+            ~module.column_valid.T[:, None], 0.0
+        )
+        uniform = -own.sum(0) / module.n_categories.clamp_min(1).to(own.dtype)
+        uniform = uniform.masked_fill(targets == IGNORE, 0.0)  # 0 where not counted
+        losses = (1 - label_smoothing) * losses + label_smoothing * uniform
+    else:
+        losses = F.cross_entropy(
+            flat, targets.reshape(1, -1), ignore_index=IGNORE, reduction="none"
+        ).view_as(targets)
     counted = (targets != IGNORE).to(losses.dtype)
     columns = torch.ones(losses.shape[1], dtype=losses.dtype, device=losses.device)
     columns[-1] = target_weight
@@ -132,9 +149,10 @@ class MaskedColumnNet(NeuralNet):
     fitted estimator keeps the module and the history, not this net.
     """
 
-    def __init__(self, module, *args, target_weight=1.0, **kwargs):
+    def __init__(self, module, *args, target_weight=1.0, label_smoothing=0.0, **kwargs):
         super().__init__(module, *args, criterion=None, **kwargs)
         self.target_weight = target_weight
+        self.label_smoothing = label_smoothing
 
     def initialize_criterion(self):
         """No criterion: :meth:`get_loss` computes the masked-column objective."""
@@ -153,6 +171,7 @@ class MaskedColumnNet(NeuralNet):
             to_tensor(X["codes"], device=self.device),
             weight=None if weight is None else to_tensor(weight, device=self.device),
             target_weight=self.target_weight,
+            label_smoothing=self.label_smoothing,
         )
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -171,6 +190,7 @@ def make_net(
     *,
     module,
     target_weight,
+    label_smoothing,
     weight_decay,
     max_epochs,
     batch_size,
@@ -242,6 +262,7 @@ def make_net(
         train_split=train_split,
         callbacks=callbacks,
         target_weight=target_weight,
+        label_smoothing=label_smoothing,
         device=device,
         verbose=verbose,
         # skorch's PrintLog tabulates every epoch even when it prints nothing

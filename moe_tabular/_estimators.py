@@ -81,6 +81,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             Interval(numbers.Real, 0, None, closed="neither"),
             StrOptions({"auto"}),
         ],
+        "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
@@ -111,6 +112,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         learning_rate="auto",
         learning_rate_schedule="onecycle",
         target_weight=1.0,
+        label_smoothing=0.0,
         weight_decay=0.1,
         early_stopping="auto",
         validation_fraction=0.1,
@@ -137,6 +139,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.learning_rate_schedule = learning_rate_schedule
         self.target_weight = target_weight
+        self.label_smoothing = label_smoothing
         self.weight_decay = weight_decay
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -341,6 +344,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         return make_net(
             module=self.module_,
             target_weight=self.target_weight_,
+            label_smoothing=self.label_smoothing,
             weight_decay=self.weight_decay,
             max_epochs=max_epochs,
             batch_size=batch_size,
@@ -705,6 +709,11 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         "auto": the square root of the number of feature columns, so that the
         target's share of the loss falls more slowly than ``1 / n_features``
         as columns are added.
+    label_smoothing : float, default=0.0
+        Share of each masked cell's target spread uniformly over its column's
+        own categories (the target column's and every feature column's), as
+        in :class:`torch.nn.CrossEntropyLoss`. Early stopping then monitors
+        the smoothed loss.
     weight_decay : float, default=0.1
         Decoupled weight decay (:class:`torch.optim.AdamW`): each step shrinks
         every parameter by ``learning_rate * weight_decay`` of itself, so it
@@ -824,6 +833,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         learning_rate="auto",
         learning_rate_schedule="onecycle",
         target_weight=1.0,
+        label_smoothing=0.0,
         weight_decay=0.1,
         early_stopping="auto",
         validation_fraction=0.1,
@@ -852,6 +862,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
             learning_rate=learning_rate,
             learning_rate_schedule=learning_rate_schedule,
             target_weight=target_weight,
+            label_smoothing=label_smoothing,
             weight_decay=weight_decay,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,
@@ -991,7 +1002,7 @@ class MoECBOWRegressor(RegressorMixin, _BaseMoECBOW):
     d_embedding, n_heads, n_layers, d_ffn, dropout, norm_first, n_bins, \
 categorical_features, shared_vocabulary, handle_unknown, min_frequency, \
 max_categories, max_epochs, batch_size, \
-learning_rate_schedule, target_weight, weight_decay, \
+learning_rate_schedule, target_weight, label_smoothing, weight_decay, \
 early_stopping, validation_fraction, n_iter_no_change, tol, device, random_state, \
 verbose
         As in :class:`MoECBOWClassifier`.
@@ -1065,6 +1076,7 @@ verbose
         learning_rate="auto",
         learning_rate_schedule="onecycle",
         target_weight=1.0,
+        label_smoothing=0.0,
         weight_decay=0.1,
         early_stopping="auto",
         validation_fraction=0.1,
@@ -1092,6 +1104,7 @@ verbose
             learning_rate=learning_rate,
             learning_rate_schedule=learning_rate_schedule,
             target_weight=target_weight,
+            label_smoothing=label_smoothing,
             weight_decay=weight_decay,
             early_stopping=early_stopping,
             validation_fraction=validation_fraction,

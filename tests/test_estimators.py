@@ -514,3 +514,45 @@ def test_weight_decay_shrinks_the_weights_and_zero_is_plain_adam(
     assert norm(default) == norm(explicit)  # the default is 0.1
     assert norm(decayed) < 0.9 * norm(plain)
     assert norm(default) < norm(plain)
+
+
+def test_label_smoothing_is_cross_entropy_smoothed_over_each_columns_categories():
+    import torch
+    from torch.nn import functional as F
+
+    from moe_tabular._engine import masked_column_loss
+    from moe_tabular._module import MaskedColumnAttention
+
+    sizes = [2, 5, 3]  # columns of different vocabularies: padded logits
+    module = MaskedColumnAttention(
+        n_categories=sizes, shared=[False] * 3, d_embedding=8, n_heads=2
+    )
+    codes = torch.tensor([[0, 4, 2], [1, -2, 0], [1, 2, -1]])  # missing, unknown
+    logits = module.leave_one_out_logits(codes, by_column=True)
+    plain, plain_losses, _ = masked_column_loss(module, logits, codes)
+    _, losses, counted = masked_column_loss(module, logits, codes, label_smoothing=0.3)
+    for i, size in enumerate(sizes):
+        known = codes[:, i] >= 0
+        expected = F.cross_entropy(
+            logits[known, i, :size], codes[known, i], label_smoothing=0.3
+        )
+        torch.testing.assert_close(losses[known, i].mean(), expected)
+        assert (losses[~known, i] == 0).all() and (counted[~known, i] == 0).all()
+    tiny, _, _ = masked_column_loss(module, logits, codes, label_smoothing=1e-9)
+    torch.testing.assert_close(tiny, plain)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_label_smoothing_tempers_the_fitted_model(Estimator, frame_and_target):
+    frame, target = frame_and_target
+    y = target_for(Estimator, target)
+    params = {"max_epochs": 20, "learning_rate": 5e-2, "random_state": 0}
+    plain = Estimator(**params).fit(frame, y)
+    smoothed = Estimator(**params, label_smoothing=0.4).fit(frame, y)
+    if hasattr(plain, "predict_proba"):  # less confident
+        spread = [m.predict_proba(frame).max(axis=1).mean() for m in (plain, smoothed)]
+    else:  # predictions (means over the target's bins) pulled together
+        spread = [m.predict(frame).std() for m in (plain, smoothed)]
+    assert spread[1] < spread[0]
+    with pytest.raises(InvalidParameterError, match="label_smoothing"):
+        Estimator(label_smoothing=1.0).fit(frame, y)

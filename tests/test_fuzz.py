@@ -78,6 +78,7 @@ net_params = st.fixed_dictionaries(
         "early_stopping": st.sampled_from([False, True, "auto"]),
         "learning_rate_schedule": st.sampled_from(["constant", "onecycle"]),
         "weight_decay": st.sampled_from([0.0, 0.1, 1e3]),
+        "label_smoothing": st.sampled_from([0.0, 0.1, 0.9]),
         "batch_size": st.integers(1, 8),
         "random_state": st.integers(0, 2**31 - 1),
     }
