@@ -126,6 +126,7 @@ def _fit_ours(spec, X, y):
     from moe_tabular import MoECBOWClassifier
 
     model = MoECBOWClassifier(random_state=spec["seed"])
+    model.set_params(device=spec.get("device", "cpu"))
     defaults = model.get_params()
     full_epochs = defaults["max_epochs"]
     budget = spec.get("time_budget")

@@ -170,6 +170,12 @@ def _parser(prog):
         help="threads of every model (torch, OpenMP, CatBoost, pytabkit; default: "
         "the libraries' defaults)",
     )
+    add(
+        "--device",
+        default="cpu",
+        help="device of ours (MoECBOWClassifier's device parameter, e.g. cuda; "
+        "the other models run on the CPU; default cpu)",
+    )
     return parser
 
 
@@ -202,6 +208,7 @@ def _headline(tmp, args, log):
     common = {
         "data": path,
         "seed": measure.SEED,
+        "device": args.device,
         "predict": True,
         "score": True,
         "predict_repeats": args.predict_repeats,
@@ -220,7 +227,8 @@ def _predict(tmp, args, log):
     path = measure.write_data(
         tmp, "predict", n_train=args.headline_n, n_test=args.predict_rows, n_features=10
     )
-    common = {"data": path, "seed": measure.SEED, "predict": True}
+    common = {"data": path, "seed": measure.SEED, "device": args.device}
+    common["predict"] = True
     common["predict_repeats"] = args.predict_repeats
     # a few epochs or steps where a full fit is slow: weights do not change the cost
     cheap = {
@@ -245,7 +253,8 @@ def _curve_point(tmp, n_train, n_features, args, log):
         n_test=args.n_test,
         n_features=n_features,
     )
-    common = {"data": path, "seed": measure.SEED, "score": True}
+    common = {"data": path, "seed": measure.SEED, "device": args.device}
+    common["score"] = True
     above = n_train > args.full_up_to
     point = {}
     for name in args.models:
@@ -274,6 +283,7 @@ def main(argv=None, *, prog="python -m benchmarks perf"):
     args.out.mkdir(parents=True, exist_ok=True)
     machine = measure.machine_info()
     machine["threads_per_configuration"] = args.threads or "library default"
+    machine["device_of_ours"] = args.device
     log_lines = []
 
     def log(text):
