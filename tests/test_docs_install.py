@@ -142,3 +142,27 @@ def test_headline_numbers_are_the_committed_runs_means(tmp_path, monkeypatch):
     for dataset, mean in ours.mean().items():
         row = text[text.index(f"* - ``{dataset}``") :]
         assert row.split("\n")[1].strip().startswith(f"- {mean:.3f} ±"), dataset
+
+
+def test_peer_numbers_pair_each_peer_with_ours_on_shared_runs(tmp_path, monkeypatch):
+    headline = _headline_module()
+    columns = ["dataset", "seed", "model", "ood_accuracy"]
+    real = pd.DataFrame(
+        [("a", 1, "moe:default", 0.8), ("a", 2, "moe:default", 0.6)]
+        + [("b", 1, "moe:default", 0.5), ("b", 1, "hgb", 0.9)],
+        columns=columns,
+    )
+    peers = pd.DataFrame(  # tabm skipped table b
+        [("a", 1, "tabm", 0.7), ("a", 2, "tabm", 0.9)], columns=columns
+    )
+    (tmp_path / "peers").mkdir()
+    peers.to_csv(tmp_path / "peers" / "runs.csv", index=False)
+    monkeypatch.setattr(headline, "RESULTS", tmp_path)
+    monkeypatch.setitem(headline.SOURCES, "real_peers", ["peers", "not-run"])
+    values = headline._peer_numbers(real)
+    assert values["peers_tabm"] == "0.800"
+    assert values["peers_tabm_ours"] == "0.700"  # table a alone
+    assert values["peers_tabm_n"] == "1"
+    assert values["peers_tabm_wins"] == "0 of 1"
+    assert values["peers_seeds"] == "2"
+    assert not any(key.startswith("peers_realmlp") for key in values)

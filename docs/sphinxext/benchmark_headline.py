@@ -34,6 +34,9 @@ SOURCES = {
     # the real-table suite (>= 12 tables at full size, with the stronger
     # baselines): the first folder of this list that exists is shown
     "real_suite": ["ood-real-suite-5seeds", "ood-real-suite"],
+    # deep tabular peers on the real suite (3 of its seeds), read beside the
+    # real_suite folder's runs of the same tables and seeds
+    "real_peers": ["ood-real-deep-peers", "ood-real-transformers"],
     # the earlier, smaller real-table run (4 tables, 1,000 training rows)
     "real_early": "ood-real",
     # the three largest real tables with every training row (adult, bank
@@ -55,7 +58,12 @@ MODEL_NAMES = {
     "ours": "MoECBOW (defaults)",
     "paper": "paper's procedure (torch port)",
     "histgb": "HistGradientBoosting",
+    "realmlp": "RealMLP-TD",
+    "tabm": "TabM-D",
+    "ft-transformer": "FT-Transformer",
+    "tab-transformer": "TabTransformer",
 }
+PEERS = ("realmlp", "tabm", "ft-transformer", "tab-transformer")
 TREES = ("hgb", "catboost", "lightgbm", "rf", "gb")
 COLORS = {
     "ours": "C0",
@@ -591,6 +599,7 @@ def prose_numbers():
                 f"real_{key}_id": f"{id_acc[model].mean():.3f}",
                 f"real_{key}_loss": f"{loss[model].mean():.3f}",
             }
+        values |= _peer_numbers(real)
     early = _runs(SOURCES["real_early"])
     if early is not None:
         summary = _summary(early)
@@ -652,6 +661,34 @@ def prose_numbers():
             "fit_rows_small": f"{first['n_train']:,}",
             "fit_ratio_large": ratio(last),
             "fit_rows_large": f"{last['n_train']:,}",
+        }
+    return values
+
+
+def _peer_numbers(real):
+    """Mean OOD accuracy of each deep peer and of ours on the runs they share.
+
+    Each peer is paired with ours on the (table, seed) runs both have (per
+    table first, then over tables), so a peer that skipped a table is not
+    compared there; the peers are not compared with each other.
+    """
+    runs = [r for r in map(_runs, SOURCES["real_peers"]) if r is not None]
+    if not runs:
+        return {}
+    values = {"peers_seeds": str(pd.concat(runs).seed.nunique())}
+    runs = pd.concat([real[real.model == OURS], *runs])
+    acc = runs.pivot_table(
+        index=["dataset", "seed"], columns="model", values="ood_accuracy"
+    )
+    for peer in (m for m in PEERS if m in acc):
+        pair = acc[[OURS, peer]].dropna().groupby(level="dataset").mean()
+        key = peer.replace("-", "_")
+        ours, theirs = pair[OURS].round(3), pair[peer].round(3)
+        values |= {
+            f"peers_{key}": f"{pair[peer].mean():.3f}",
+            f"peers_{key}_ours": f"{pair[OURS].mean():.3f}",
+            f"peers_{key}_n": str(len(pair)),
+            f"peers_{key}_wins": _of(int((ours > theirs).sum()), len(pair)),
         }
     return values
 
