@@ -41,6 +41,8 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from moe_tabular.ood import (
     SUITES,
     Checkpoint,
@@ -277,8 +279,25 @@ def main(argv=None, *, prog="python -m benchmarks ood"):
         f"{elapsed:.0f} s{read_back}.\n\n"
     )
     _write(results, out, header)
-    checkpoint.remove()
+    outside = _runs_outside(checkpoint, results)
+    if outside:  # a resume with a narrower selection: those runs are not lost
+        print(
+            f"kept {checkpoint.path}: {outside} of its runs are outside this "
+            "command's datasets, models or seeds (join them with --merge)"
+        )
+    else:
+        checkpoint.remove()
     return 0
+
+
+def _runs_outside(checkpoint, results):
+    """How many of the checkpoint's runs are not among ``results``."""
+    if not checkpoint.exists():
+        return 0
+    keys = ["dataset", "model", "seed"]
+    saved = pd.read_csv(checkpoint.path, usecols=keys, dtype={"seed": int})
+    done = set(map(tuple, results[keys].astype({"seed": int}).to_numpy().tolist()))
+    return sum(key not in done for key in map(tuple, saved.to_numpy().tolist()))
 
 
 if __name__ == "__main__":

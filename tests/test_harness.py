@@ -855,7 +855,11 @@ def test_cli_resume_runs_only_what_an_interrupted_command_left(
     assert bench_ood.main([*argv, "--seeds", "1,2"]) == 0  # no --resume: afresh
     assert counted_runs == [("auto-mpg", "logreg", 1), ("auto-mpg", "logreg", 2)]
     assert "resumed" not in (tmp_path / "summary.md").read_text()
-    capsys.readouterr()
+    interrupted()  # resumed with a narrower selection: seed 1's row is kept
+    assert bench_ood.main([*argv, "--seeds", "2", "--resume"]) == 0
+    assert sorted(pd.read_csv(tmp_path / "runs.csv")["seed"]) == [2]
+    assert sorted(pd.read_csv(tmp_path / bench_ood.PARTIAL)["seed"]) == [1, 2]
+    assert "1 of its runs are outside" in capsys.readouterr().out
 
 
 def test_cli_merge_joins_runs_and_refuses_repeats(tmp_path, capsys):
