@@ -125,8 +125,8 @@ def _fit_ours(spec, X, y):
     """
     from moe_tabular import MoECBOWClassifier
 
-    model = MoECBOWClassifier(random_state=spec["seed"])
-    model.set_params(device=spec.get("device", "cpu"))
+    device = spec.get("device", "cpu")
+    model = MoECBOWClassifier(random_state=spec["seed"], device=device)
     defaults = model.get_params()
     full_epochs = defaults["max_epochs"]
     budget = spec.get("time_budget")

@@ -41,8 +41,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from moe_tabular.ood import (
     SUITES,
     Checkpoint,
@@ -279,7 +277,8 @@ def main(argv=None, *, prog="python -m benchmarks ood"):
         f"{elapsed:.0f} s{read_back}.\n\n"
     )
     _write(results, out, header)
-    outside = _runs_outside(checkpoint, results)
+    done = results[["dataset", "model", "seed"]].astype({"seed": int})
+    outside = len(checkpoint.runs() - set(done.itertuples(index=False, name=None)))
     if outside:  # a resume with a narrower selection: those runs are not lost
         print(
             f"kept {checkpoint.path}: {outside} of its runs are outside this "
@@ -288,16 +287,6 @@ def main(argv=None, *, prog="python -m benchmarks ood"):
     else:
         checkpoint.remove()
     return 0
-
-
-def _runs_outside(checkpoint, results):
-    """How many of the checkpoint's runs are not among ``results``."""
-    if not checkpoint.exists():
-        return 0
-    keys = ["dataset", "model", "seed"]
-    saved = pd.read_csv(checkpoint.path, usecols=keys, dtype={"seed": int})
-    done = set(map(tuple, results[keys].astype({"seed": int}).to_numpy().tolist()))
-    return sum(key not in done for key in map(tuple, saved.to_numpy().tolist()))
 
 
 if __name__ == "__main__":

@@ -227,9 +227,13 @@ def _predict(tmp, args, log):
     path = measure.write_data(
         tmp, "predict", n_train=args.headline_n, n_test=args.predict_rows, n_features=10
     )
-    common = {"data": path, "seed": measure.SEED, "device": args.device}
-    common["predict"] = True
-    common["predict_repeats"] = args.predict_repeats
+    common = {
+        "data": path,
+        "seed": measure.SEED,
+        "device": args.device,
+        "predict": True,
+        "predict_repeats": args.predict_repeats,
+    }
     # a few epochs or steps where a full fit is slow: weights do not change the cost
     cheap = {
         "ours": {"max_epochs": 2},
@@ -253,8 +257,12 @@ def _curve_point(tmp, n_train, n_features, args, log):
         n_test=args.n_test,
         n_features=n_features,
     )
-    common = {"data": path, "seed": measure.SEED, "device": args.device}
-    common["score"] = True
+    common = {
+        "data": path,
+        "seed": measure.SEED,
+        "device": args.device,
+        "score": True,
+    }
     above = n_train > args.full_up_to
     point = {}
     for name in args.models:

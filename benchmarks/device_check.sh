@@ -24,7 +24,6 @@ fi
 export PYTHONUNBUFFERED=1
 python3 -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; \
 print(torch.__version__, torch.cuda.get_device_name())"
-set -o pipefail
 python3 -m benchmarks perf --device cuda --models ours,histgb --sizes 1e6 \
     --features 20 --curve-n 10000 --repeats 1 --curve-repeats 1 \
     --headline-paper-epochs 5 --out "$out" 2>&1 | tee "$out/run.log"

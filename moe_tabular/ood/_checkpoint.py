@@ -16,7 +16,8 @@ class Checkpoint:
     settings every row depends on are kept in a JSON file beside it (same
     name, ``.json``), and a checkpoint is only resumed with the same settings.
     The object owns both files: :meth:`resume` reads them (or starts them),
-    :meth:`append` adds a row, :meth:`remove` deletes both.
+    :meth:`runs` lists the finished runs, :meth:`append` adds a row,
+    :meth:`remove` deletes both.
 
     Parameters
     ----------
@@ -95,6 +96,22 @@ class Checkpoint:
             self.path.write_text(text)
         if text.count("\n") < 2:  # no complete row: the next one writes the header
             self.path.unlink()
+            return {}
+        return self._rows(text)
+
+    def runs(self):
+        """``(dataset, model, seed)`` of every complete row; empty if none.
+
+        Reads without settings and changes nothing (a last line cut short is
+        left out, not removed).
+        """
+        if not self.exists():
+            return set()
+        text = self.path.read_text()
+        return set(self._rows(text[: text.rfind("\n") + 1]))
+
+    def _rows(self, text):
+        if text.count("\n") < 2:
             return {}
         runs = pd.read_csv(io.StringIO(text), dtype=self._STRINGS)
         runs = runs.fillna(dict.fromkeys(self._STRINGS, ""))
