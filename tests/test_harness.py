@@ -221,7 +221,6 @@ def test_n_members_makes_a_soft_voted_seed_ensemble(auto_mpg):
     configs = {"pair": {"n_members": 2, "max_epochs": 2}}
     pair = make_model("moe:pair", auto_mpg, seed=5, moe_configs=configs)
     assert [m.random_state for _, m in pair.estimators] == [5, 6]
-    assert pair.voting == "soft"
     X, y = auto_mpg.X_train, auto_mpg.y_train
     pair.fit(X, y)
     single = make_model("moe", auto_mpg, seed=6, params=TINY).fit(X, y)
@@ -517,6 +516,31 @@ def test_transductive_moe_learns_from_unlabeled_rows_without_a_class_for_them(
         options=TaskOptions(protocol="transductive"),
     )  # fmt: skip
     assert row["model"].endswith("@transductive") and row["ood_accuracy"] > 0.5
+
+
+def test_transductive_seed_ensemble_fits_each_member_on_the_unlabeled_rows(
+    auto_mpg,
+):
+    from moe_tabular.ood._harness import _unlabeled_rows
+
+    configs = {"pair": {"n_members": 2, "max_epochs": 2}}
+    X, y = _unlabeled_rows(auto_mpg)  # None labels: a VotingClassifier refused them
+    pair = make_model("moe:pair", auto_mpg, seed=5, moe_configs=configs).fit(X, y)
+    np.testing.assert_array_equal(pair.classes_, np.unique(auto_mpg.y_train))
+    single = make_model("moe", auto_mpg, seed=6, params=TINY).fit(X, y)
+    np.testing.assert_array_equal(  # each member saw the unlabeled rows as given
+        pair.estimators_[1].predict_proba(auto_mpg.X_ood),
+        single.predict_proba(auto_mpg.X_ood),
+    )
+    mean = np.mean([m.predict_proba(auto_mpg.X_ood) for m in pair.estimators_], 0)
+    np.testing.assert_allclose(pair.predict_proba(auto_mpg.X_ood), mean)
+    row = run_one(
+        dataset="auto-mpg", model="moe:pair", seed=5, moe_configs=configs,
+        options=TaskOptions(protocol="transductive"),
+    )  # fmt: skip
+    assert row["model"] == "moe:pair@transductive"
+    assert json.loads(row["params"])["n_members"] == 2
+    assert 0 < row["ood_accuracy"] <= 1
 
 
 # -- determinism and backends ----------------------------------------------------

@@ -2,7 +2,8 @@
 
 ``"moe:<config>"`` is :class:`~moe_tabular.MoECBOWClassifier` with the
 parameters of ``MOE_CONFIGS[config]`` (``"moe"`` alone is ``"moe:default"``);
-a config with ``n_members=K`` is a seed ensemble of K of them, soft-voted.
+a config with ``n_members=K`` is a seed ensemble of K of them, soft-voted
+(:class:`SeedEnsembleClassifier`).
 Any other name is a baseline (``_baselines.py``: the paper's, HistGB, the
 majority class, and the optional peers that run when their package is
 installed).
@@ -15,7 +16,8 @@ import ast
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.ensemble import VotingClassifier
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
 
 from ._baselines import (
     BASELINES,
@@ -32,6 +34,7 @@ __all__ = [
     "OPTIONAL_BASELINES",
     "PAPER_GRIDS",
     "ModelSpec",
+    "SeedEnsembleClassifier",
     "available_models",
     "make_model",
     "paper_batch_size",
@@ -217,6 +220,69 @@ class ModelSpec:
         )
 
 
+class SeedEnsembleClassifier(ClassifierMixin, BaseEstimator):
+    """A soft vote of classifiers that differ only in their seed.
+
+    Every member is fitted on ``X`` and ``y`` exactly as given, so a row whose
+    label is None (the transductive protocol's unlabeled OOD rows) reaches each
+    member, which reads it as unlabeled; the vote itself never reads ``y``.
+    ``predict_proba`` is the mean of the members' probabilities and ``predict``
+    its most probable class. (scikit-learn's ``VotingClassifier`` encodes ``y``
+    before its members see it, and rejects None labels.)
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator)
+        The named members, unfitted; they must learn the same classes.
+
+    Attributes
+    ----------
+    estimators_ : list of estimator
+        The fitted members, in order.
+
+    classes_ : ndarray of shape (n_classes,)
+        The members' classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from moe_tabular.ood._models import SeedEnsembleClassifier
+    >>> X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    >>> members = [(f"m{C}", LogisticRegression(C=C)) for C in (0.1, 10.0)]
+    >>> vote = SeedEnsembleClassifier(members).fit(X, y)
+    >>> vote.predict([[0.2], [2.9]]).tolist()
+    [0, 1]
+    """
+
+    def __init__(self, estimators):
+        self.estimators = estimators
+
+    def fit(self, X, y):
+        """Fit every member on ``X`` and ``y`` as given."""
+        members = [clone(member).fit(X, y) for _, member in self.estimators]
+        classes = members[0].classes_
+        for (name, _), member in zip(self.estimators, members, strict=True):
+            if not np.array_equal(member.classes_, classes):
+                raise ValueError(
+                    f"Member {name!r} learned classes {member.classes_.tolist()}; "
+                    f"the first member learned {classes.tolist()}."
+                )
+        self.estimators_ = members
+        self.classes_ = classes
+        return self
+
+    def predict_proba(self, X):
+        """The mean of the members' predicted probabilities."""
+        check_is_fitted(self)
+        return np.mean([member.predict_proba(X) for member in self.estimators_], 0)
+
+    def predict(self, X):
+        """The class of highest mean probability."""
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
 def available_models(moe_configs=None):
     """Names of every model that can run here.
 
@@ -313,9 +379,10 @@ def make_model(model, task, *, seed, params=None, moe_configs=None):
         Overrides of the MoE config's parameters (ignored by baselines; with a
         ModelSpec, its own are used). The key ``n_members`` (default 1) is not
         a parameter of the estimator: K above 1 makes a
-        :class:`~sklearn.ensemble.VotingClassifier` (soft vote) of K models
-        with ``random_state`` ``seed``, ``seed + 1``, ..., ``seed + K - 1``,
-        the first of them the single model of that seed.
+        :class:`SeedEnsembleClassifier` (soft vote) of K models with
+        ``random_state`` ``seed``, ``seed + 1``, ..., ``seed + K - 1``, each
+        fitted on the rows as given (the transductive protocol's unlabeled
+        rows included), the first of them the single model of that seed.
 
     moe_configs : dict or None, default=None
         Configs added to :data:`MOE_CONFIGS`.
@@ -353,8 +420,7 @@ def make_model(model, task, *, seed, params=None, moe_configs=None):
         if n_members == 1:
             return members[0]
         # a seed ensemble: the mean of the members' predicted probabilities
-        return VotingClassifier(
-            [(f"member_{r}", member) for r, member in enumerate(members)],
-            voting="soft",
+        return SeedEnsembleClassifier(
+            [(f"member_{r}", member) for r, member in enumerate(members)]
         )
     return make_baseline(model, task, seed=seed)
