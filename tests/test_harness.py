@@ -27,6 +27,7 @@ from moe_tabular.ood import (
     SUITES,
     Checkpoint,
     ModelSpec,
+    Task,
     TaskOptions,
     make_correlation_shift,
     make_model,
@@ -266,6 +267,33 @@ def test_hgb_declares_the_categorical_columns(data_dir):
     assert isinstance(hgb, HistGradientBoostingClassifier)
     assert hgb.is_categorical_.sum() == len(task.categorical)
     assert model.predict_proba(task.X_ood).shape == (len(task.y_ood), 2)
+
+
+def test_hgb_reads_ordered_columns_as_numbers_and_only_unordered_as_categories():
+    sizes = pd.CategoricalDtype(["small", "medium", "large"], ordered=True)
+    X = pd.DataFrame(
+        {
+            "city": pd.Categorical(["b", "a", "c", "a", "b", "c"] * 10),
+            "size": pd.Series(["large", "small", "medium"] * 20, dtype=sizes),
+            "bin": [0, 3, 1, 2, 4, 1] * 10,  # an integer-coded bin
+            "height": np.linspace(1.0, 2.0, 60),
+        }
+    )
+    y = pd.Series((X["size"].cat.codes >= 1).astype(int))
+    task = Task(
+        "toy", "toy split", X, y, X.iloc[:0], y.iloc[:0], X, y,
+        ("city", "size", "bin"), False,
+    )  # fmt: skip
+    with threadpool_limits(1):
+        model = make_model("hgb", task, seed=0).fit(X, y)
+    names = [n.split("__")[1] for n in model[0].get_feature_names_out()]
+    assert names == ["city", "size", "bin", "height"]
+    assert model[-1].is_categorical_.tolist() == [True, False, False, False]
+    unseen = X.head(4).assign(size=pd.Series(["small", "medium", "large", None]))
+    codes = model[0].transform(unseen)[:, 1]  # in the dtype's order, not sorted
+    np.testing.assert_array_equal(codes, [0.0, 1.0, 2.0, np.nan])
+    np.testing.assert_array_equal(model[0].transform(X.head(3))[:, 2], [0, 3, 1])
+    assert model.score(X, y) == 1.0  # one threshold on the size codes (20 | 40)
 
 
 def test_majority_predicts_the_most_frequent_training_class(data_dir):

@@ -3,7 +3,8 @@
 PAPER.md's: logistic regression, and random forest, gradient boosting and MLP
 tuned by ``GridSearchCV`` (5-fold stratified, accuracy) over the paper's grids,
 on one-hot (drop first) features; histogram gradient boosting with native
-categorical support; the majority class; and the optional peers that run when
+categorical support for the unordered categorical columns (ordered ones, bins
+included, stay numeric); the majority class; and the optional peers that run when
 their package is installed (:data:`OPTIONAL_BASELINES`): CatBoost and LightGBM
 with native categorical columns, pytabkit's RealMLP and TabM defaults, and
 pytorch-tabular's FT-Transformer and TabTransformer.
@@ -130,19 +131,44 @@ def _one_hot(task):
     )
 
 
+def _is_ordered_category(dtype):
+    return isinstance(dtype, pd.CategoricalDtype) and bool(dtype.ordered)
+
+
+def _is_number(dtype):
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(
+        dtype
+    )
+
+
 def _native_categorical(task, seed):
-    """HistGradientBoosting on ordinal codes, the categorical columns declared."""
+    """HistGradientBoosting: only unordered categorical columns declared categorical.
+
+    Ordered columns are numeric to the trees, split at thresholds: numbers and
+    integer-coded bins as they are (Auto MPG's and the simulations' bins,
+    categorical to the one-hot baselines), ordered categories as their codes in
+    the dtype's order. Unordered categories become ordinal codes declared in
+    ``categorical_features``.
+    """
+    dtypes = task.X_train.dtypes
     categorical, numeric = _split_columns(task)
-    encoder = OrdinalEncoder(
-        handle_unknown="use_encoded_value",
-        unknown_value=np.nan,
-        encoded_missing_value=np.nan,
-        max_categories=255,
-    )
+    ordered = [c for c in categorical if _is_ordered_category(dtypes[c])]
+    numeric = [c for c in categorical if _is_number(dtypes[c])] + numeric
+    unordered = [c for c in categorical if c not in ordered and c not in numeric]
+    codes = {
+        "handle_unknown": "use_encoded_value",
+        "unknown_value": np.nan,
+        "encoded_missing_value": np.nan,
+    }
+    levels = [list(dtypes[c].categories) for c in ordered]
     columns = ColumnTransformer(
-        [("categorical", encoder, categorical), ("numeric", "passthrough", numeric)]
+        [
+            ("categorical", OrdinalEncoder(**codes, max_categories=255), unordered),
+            ("ordered", OrdinalEncoder(categories=levels or "auto", **codes), ordered),
+            ("numeric", "passthrough", numeric),
+        ]
     )
-    mask = [True] * len(categorical) + [False] * len(numeric)
+    mask = [True] * len(unordered) + [False] * (len(ordered) + len(numeric))
     model = HistGradientBoostingClassifier(categorical_features=mask, random_state=seed)
     return make_pipeline(columns, model)
 
