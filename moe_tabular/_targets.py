@@ -13,8 +13,14 @@ an unlabeled row gets the MASK code, so it trains the feature columns only),
 ``n_categories``, ``ordered`` (joins the shared vocabulary of ordered columns),
 ``labels()`` (names of its categories), ``state()``/``from_state()`` (plain
 values for :mod:`~moe_tabular._persistence`) and ``check_layout`` (the saved
-state against the network). This module never imports torch.
+state against the network). ``fit`` warns once when some rows are unlabeled,
+so that a missing target never changes training unannounced. This module never
+imports torch.
 """
+
+import sys
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -51,6 +57,34 @@ def _unlabeled(y):
     return np.asarray(pd.isna(y), dtype=bool)
 
 
+def _outside_caller_level():
+    """``stacklevel`` of the first frame outside this package and scikit-learn.
+
+    The warning then points at the user's ``fit`` call, however many wrappers
+    (``_fit_context``, the estimator's private methods) stand in between.
+    """
+    import sklearn
+
+    inside = (str(Path(__file__).parent), str(Path(sklearn.__file__).parent))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _warn_unlabeled(unlabeled, owner):
+    """Warn when some, not all, rows have no target: they train unlabeled."""
+    n_unlabeled = int(np.count_nonzero(unlabeled))
+    if 0 < n_unlabeled < len(unlabeled):
+        warnings.warn(
+            f"{owner}: {n_unlabeled} of {len(unlabeled)} rows have a missing "
+            "target (NaN, None or pd.NA); they train as unlabeled rows, on the "
+            "feature columns only. Drop those rows to train on labelled rows alone.",
+            UserWarning,
+            stacklevel=_outside_caller_level(),
+        )
+
+
 def _label_format(value):
     if isinstance(value, (float, np.floating)):
         return f"{value:.4g}"
@@ -62,7 +96,7 @@ class ClassTarget:
 
     Examples
     --------
-    >>> target = ClassTarget().fit(["b", "a", None, "b"])
+    >>> target = ClassTarget().fit(["b", "a", "b"])
     >>> target.classes_.tolist(), target.encode(["a", "b", None]).tolist()
     (['a', 'b'], [0, 1, -3])
     """
@@ -96,6 +130,7 @@ class ClassTarget:
             )
         self.classes_ = classes
         self._encoder = LabelEncoder().fit(classes)
+        _warn_unlabeled(unlabeled, owner)
         return self
 
     @property
@@ -150,7 +185,7 @@ class BinnedTarget:
 
     Examples
     --------
-    >>> target = BinnedTarget(n_bins=2).fit([1.0, 2.0, 3.0, 4.0, np.nan])
+    >>> target = BinnedTarget(n_bins=2).fit([1.0, 2.0, 3.0, 4.0])
     >>> target.encode([1.0, 4.0, np.nan]).tolist(), target.bin_means_.tolist()
     ([0, 1, -3], [1.5, 3.5])
     """
@@ -189,6 +224,7 @@ class BinnedTarget:
             edges = encoder.bin_edges_[0]
             means = np.where(totals > 0, means, edges[1:] / 2 + edges[:-1] / 2)
         self.bin_means_ = means
+        _warn_unlabeled(np.isnan(y), owner)
         return self
 
     @property

@@ -67,7 +67,8 @@ def test_multiclass_probabilities_align_with_classes():
 )
 def test_unlabeled_rows_are_kept_out_of_the_classes(y):
     X = np.arange(12.0).reshape(6, 2)
-    model = MoECBOWClassifier(max_epochs=2, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match="2 of 6 rows have a missing target"):
+        model = MoECBOWClassifier(max_epochs=2, random_state=0).fit(X, y)
     assert len(model.classes_) == 2
     assert not pd.isna(model.classes_).any()
     assert set(model.predict(X)) <= set(model.classes_)

@@ -556,3 +556,20 @@ def test_label_smoothing_tempers_the_fitted_model(Estimator, frame_and_target):
     assert spread[1] < spread[0]
     with pytest.raises(InvalidParameterError, match="label_smoothing"):
         Estimator(label_smoothing=1.0).fit(frame, y)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_missing_targets_warn_once_with_their_count(Estimator, frame_and_target):
+    import warnings
+
+    frame, target = frame_and_target
+    y = target_for(Estimator, target).astype(object)
+    y[:3] = None
+    with pytest.warns(UserWarning, match="3 of .* rows have a missing target") as got:
+        Estimator(max_epochs=1, random_state=0).fit(frame, y)
+    assert len(got) == 1 and "feature columns only" in str(got[0].message)
+    assert got[0].filename == __file__  # points at the caller's fit
+    with warnings.catch_warnings():  # every row labelled: nothing to say
+        warnings.simplefilter("error", UserWarning)
+        labelled = target_for(Estimator, target)
+        Estimator(max_epochs=1, random_state=0).fit(frame, labelled)

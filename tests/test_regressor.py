@@ -58,7 +58,8 @@ def test_nan_target_marks_an_unlabeled_row():
     X = np.repeat([[0.0], [1.0], [2.0]], 4, axis=0)
     y = 10 * X[:, 0]
     y[::4] = np.nan  # one unlabeled row per value
-    model = MoECBOWRegressor(max_epochs=2, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match="3 of 12 rows have a missing target"):
+        model = MoECBOWRegressor(max_epochs=2, random_state=0).fit(X, y)
     np.testing.assert_array_equal(model.target_bin_means_, [0.0, 10.0, 20.0])
 
 
