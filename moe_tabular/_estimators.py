@@ -12,8 +12,14 @@ import numbers
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -21,27 +27,17 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from skorch.history import History
 
-from ._engine import make_net
 from ._inference import column_log_proba, float64_copy, resolve_device
 from ._lens import MoELensMixin
 from ._module import MaskedColumnAttention
 from ._persistence import load_model, save_model
 from ._targets import BinnedTarget, ClassTarget
 from ._tokenizer import MASK, ColumnTokenizer
+from ._training import Trainer
 from ._validation import check_frame_columns
 
-_EARLY_STOPPING_ROWS = 10_000  # early_stopping="auto" turns it on above this
-# learning_rate="auto": this rate per row of batch (linear scaling), i.e. 1e-2 at
-# the simulation's batch of 500, where it was tuned (benchmarks/results)
-_LEARNING_RATE_PER_ROW = 1e-2 / 500
-# max_epochs="auto": the optimizer steps of 200 epochs of 4 batches, what every
-# table up to 2,048 rows gets (the simulation's 2,000 and Auto MPG's 245, where
-# the defaults were tuned); larger tables get as many steps in fewer passes
-_AUTO_STEPS = 800
 _PREDICT_ROWS = 2**16  # rows encoded at a time by predict
-_AUTO_MIN_EPOCHS = 2
 
 
 class _BaseMoECBOW(MoELensMixin, BaseEstimator):
@@ -203,26 +199,12 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         return codes
 
     # -- fitting -----------------------------------------------------------------
-    def _check_heads(self):
-        if self.d_embedding % self.n_heads:
-            raise ValueError(
-                f"n_heads={self.n_heads} must divide d_embedding={self.d_embedding}."
-            )
+    def _new_tokenizer(self, checked):
+        """An unfitted tokenizer of this estimator's parameters for ``checked``.
 
-    def _early_stopping(self, n_rows, target):
-        if not target.has_target:
-            if self.early_stopping is True:
-                raise ValueError(
-                    f"{type(self).__name__} has no target column for early_stopping "
-                    "to monitor; set early_stopping=False (or 'auto', which is off "
-                    "here) and choose max_epochs."
-                )
-            return False
-        if self.early_stopping == "auto":
-            return n_rows > _EARLY_STOPPING_ROWS
-        return bool(self.early_stopping)
-
-    def _new_tokenizer(self, frame):
+        ``checked`` carries ``n_features_in_`` (and ``feature_names_in_``) of
+        the validated table.
+        """
         tokenizer = ColumnTokenizer(
             categorical_features=self.categorical_features,
             n_bins=self.n_bins,
@@ -230,9 +212,9 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             min_frequency=self.min_frequency,
             max_categories=self.max_categories,
         )
-        tokenizer.n_features_in_ = self.n_features_in_
-        if hasattr(self, "feature_names_in_"):
-            tokenizer.feature_names_in_ = self.feature_names_in_
+        tokenizer.n_features_in_ = checked.n_features_in_
+        if hasattr(checked, "feature_names_in_"):
+            tokenizer.feature_names_in_ = checked.feature_names_in_
         return tokenizer
 
     @staticmethod
@@ -246,27 +228,188 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             return [*tokenizer.ordered_.tolist(), bool(target.ordered)]
         return [bool(self.shared_vocabulary)] * (tokenizer.n_features_in_ + 1)
 
-    def _target_weight(self):
-        """``target_weight`` with the "auto" rule applied: sqrt(n_features_in_)."""
+    def _target_weight(self, n_features_in):
+        """``target_weight`` with the "auto" rule applied: sqrt(n_features_in)."""
         if self.target_weight == "auto":
-            return math.sqrt(self.n_features_in_)
+            return math.sqrt(n_features_in)
         return float(self.target_weight)
 
-    def _budget(self, n_train_rows):
-        """(batch size, learning rate, epochs) with the "auto" rules applied."""
-        batch_size = self.batch_size
-        if batch_size == "auto":
-            batch_size = min(512, max(32, -(-n_train_rows // 4)))
-        learning_rate = self.learning_rate
-        if learning_rate == "auto":
-            learning_rate = _LEARNING_RATE_PER_ROW * min(batch_size, n_train_rows)
-            learning_rate = max(learning_rate, self._auto_learning_rate_floor)
-        max_epochs = self.max_epochs
-        if max_epochs == "auto":
-            steps_per_epoch = -(-n_train_rows // batch_size)
-            max_epochs = min(200, -(-_AUTO_STEPS // steps_per_epoch))
-            max_epochs = max(_AUTO_MIN_EPOCHS, max_epochs)
-        return batch_size, learning_rate, max_epochs
+    def _new_module(self, n_categories, shared, generator):
+        """The torch module of this estimator's hyperparameters and a layout."""
+        return MaskedColumnAttention(
+            n_categories=n_categories,
+            shared=shared,
+            d_embedding=self.d_embedding,
+            n_heads=self.n_heads,
+            n_layers=self.n_layers,
+            d_ffn=self.d_ffn,
+            dropout=self.dropout,
+            norm_first=self.norm_first,
+            generator=generator,
+        )
+
+    def _new_trainer(self, target_weight):
+        """A :class:`~moe_tabular._training.Trainer` of these hyperparameters."""
+        return Trainer(
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            learning_rate_floor=self._auto_learning_rate_floor,
+            learning_rate_schedule=self.learning_rate_schedule,
+            target_weight=target_weight,
+            label_smoothing=self.label_smoothing,
+            weight_decay=self.weight_decay,
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            device=resolve_device(self.device),
+            verbose=self.verbose,
+            random_state=self.random_state,
+            owner=type(self).__name__,
+        )
+
+    def _prepare(self, X, y, sample_weight, *, first_call, classes=None):
+        """Validate and encode one call's data; assign nothing.
+
+        The one sequence :meth:`fit` and :meth:`partial_fit` share. On the
+        first call (every :meth:`fit`, the first :meth:`partial_fit`) ``X`` is
+        validated on a fresh clone, and the tokenizer and the target are
+        fitted; later calls validate against the fitted model and reuse them.
+        Rows of weight 0 are dropped, as if they were not there.
+
+        Returns
+        -------
+        fitted : dict
+            The fitted attributes to commit (empty on later calls).
+        codes : ndarray of int64, shape (n_kept, n_features_in_ + 1)
+        target_codes : ndarray of int64, shape (n_kept,)
+        row_weights : ndarray of shape (n_kept,) or None
+        """
+        checked = clone(self) if first_call else self
+        frame = checked._check_X(X, reset=first_call)
+        if first_call and self.d_embedding % self.n_heads:
+            raise ValueError(
+                f"n_heads={self.n_heads} must divide d_embedding={self.d_embedding}."
+            )
+        sample_weight = self._check_rows(frame, y, sample_weight)
+        if sample_weight is not None:
+            kept = sample_weight > 0  # weight 0: as if the row were not there
+            if not kept.all():
+                frame, sample_weight = frame.iloc[kept], sample_weight[kept]
+                y = None if y is None else _safe_indexing(y, np.flatnonzero(kept))
+        fitted = {}
+        if first_call:
+            target = self._make_target()
+            owner = type(self).__name__
+            if classes is not None:
+                target.fit(classes, owner=owner)
+            else:
+                target.fit(y, owner=owner, sample_weight=sample_weight)
+            fitted["n_features_in_"] = checked.n_features_in_
+            if hasattr(checked, "feature_names_in_"):
+                fitted["feature_names_in_"] = checked.feature_names_in_
+        else:
+            target = self._target
+        target_codes = target.encode(y if target.has_target else np.zeros(len(frame)))
+        row_weights = self._row_weights(target, target_codes, sample_weight)
+        if first_call:
+            tokenizer = self._new_tokenizer(checked)._fit_frame(frame, row_weights)
+            fitted.update(tokenizer_=tokenizer, _target=target)
+        else:
+            tokenizer = self.tokenizer_
+        codes = np.empty((frame.shape[0], frame.shape[1] + 1), dtype=np.int64)
+        codes[:, :-1] = tokenizer._transform_frame(frame)
+        codes[:, -1] = target_codes
+        return fitted, codes, target_codes, row_weights
+
+    def _check_rows(self, frame, y, sample_weight):
+        """Checked ``y`` length and ``sample_weight`` (an ndarray or None)."""
+        if frame.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 samples to fit; got "
+                f"n_samples = {frame.shape[0]}."
+            )
+        if y is not None:
+            check_consistent_length(frame, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, frame, dtype=np.float64, ensure_non_negative=True
+            )
+        return sample_weight
+
+    # fitted state: what _clear_state removes before a new fit is committed
+    _FITTED = (
+        "n_features_in_",
+        "feature_names_in_",
+        "tokenizer_",
+        "_target",
+        "module_",
+        "history_",
+        "n_iter_",
+        "batch_size_",
+        "learning_rate_",
+        "target_weight_",
+        "_trainer",
+    )
+
+    def _clear_state(self):
+        """Forget every fitted attribute (as HistGradientBoosting's)."""
+        for name in self._FITTED:
+            self.__dict__.pop(name, None)
+
+    def _commit(self, fitted, *, module, history, trainer):
+        """Store a call's results; nothing before this point touched ``self``."""
+        self.__dict__.update(fitted)
+        self.module_ = module
+        self.history_ = history
+        self.n_iter_ = len(history)
+        self.batch_size_ = trainer.budget.batch_size
+        self.learning_rate_ = trainer.budget.learning_rate
+
+    def _fit(self, X, y, sample_weight):
+        fitted, codes, target_codes, row_weights = self._prepare(
+            X, y, sample_weight, first_call=True
+        )
+        fitted["target_weight_"] = self._target_weight(fitted["n_features_in_"])
+        trainer = self._new_trainer(fitted["target_weight_"])
+        tokenizer, target = fitted["tokenizer_"], fitted["_target"]
+        module = self._new_module(
+            self._n_categories(tokenizer, target),
+            self._shared(tokenizer, target),
+            trainer.generator,
+        )
+        history = trainer.fit(module, codes, target_codes, row_weights, target=target)
+        self._clear_state()  # a new fit also starts partial_fit afresh
+        self._commit(fitted, module=module, history=history, trainer=trainer)
+        return self
+
+    def _partial_fit(self, X, y, sample_weight, classes=None):
+        """One epoch over ``X``; the first call fixes the vocabulary and target."""
+        first = not hasattr(self, "module_")
+        fitted, codes, target_codes, row_weights = self._prepare(
+            X, y, sample_weight, first_call=first, classes=classes
+        )
+        # a new trainer on the first call, or the first after fit() or load()
+        trainer = getattr(self, "_trainer", None)
+        module = getattr(self, "module_", None)
+        if trainer is None:
+            n_features_in = fitted.get("n_features_in_") or self.n_features_in_
+            fitted["target_weight_"] = self._target_weight(n_features_in)
+            trainer = self._new_trainer(fitted["target_weight_"])
+            if first:
+                tokenizer, target = fitted["tokenizer_"], fitted["_target"]
+                module = self._new_module(
+                    self._n_categories(tokenizer, target),
+                    self._shared(tokenizer, target),
+                    trainer.generator,
+                )
+        history = trainer.continue_training(
+            module, codes, target_codes, row_weights, getattr(self, "history_", None)
+        )
+        self._commit(fitted, module=module, history=history, trainer=trainer)
+        self._trainer = trainer
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -291,199 +434,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        return self._keep_state_on_error(self._fit, X, y, sample_weight)
-
-    def _check_rows(self, frame, y, sample_weight):
-        """Checked ``y`` length and ``sample_weight`` (an ndarray or None)."""
-        if frame.shape[0] < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 samples to fit; got "
-                f"n_samples = {frame.shape[0]}."
-            )
-        if y is not None:
-            check_consistent_length(frame, y)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, frame, dtype=np.float64, ensure_non_negative=True
-            )
-        return sample_weight
-
-    def _codes(self, frame, target_codes):
-        """The training codes: the tokenizer's, then the target's."""
-        codes = np.empty((frame.shape[0], frame.shape[1] + 1), dtype=np.int64)
-        codes[:, :-1] = self.tokenizer_._transform_frame(frame)
-        codes[:, -1] = target_codes
-        return codes
-
-    def _new_module(self, n_categories, shared, generator):
-        """The torch module of this estimator's hyperparameters and a layout."""
-        return MaskedColumnAttention(
-            n_categories=n_categories,
-            shared=shared,
-            d_embedding=self.d_embedding,
-            n_heads=self.n_heads,
-            n_layers=self.n_layers,
-            d_ffn=self.d_ffn,
-            dropout=self.dropout,
-            norm_first=self.norm_first,
-            generator=generator,
-        )
-
-    def _new_net(self, n_train_rows, *, max_epochs=None, **options):
-        """The skorch net training ``module_`` on ``n_train_rows`` rows.
-
-        Batch size, learning rate and (unless given) epochs follow
-        :meth:`_budget`; the first two are kept as ``batch_size_`` and
-        ``learning_rate_``. ``options`` are the rest of
-        :func:`~moe_tabular._engine.make_net`'s arguments.
-        """
-        batch_size, learning_rate, epochs = self._budget(n_train_rows)
-        max_epochs = epochs if max_epochs is None else max_epochs
-        self.batch_size_, self.learning_rate_ = batch_size, learning_rate
-        self.target_weight_ = self._target_weight()
-        return make_net(
-            module=self.module_,
-            target_weight=self.target_weight_,
-            label_smoothing=self.label_smoothing,
-            weight_decay=self.weight_decay,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            n_train_rows=n_train_rows,
-            validation_fraction=self.validation_fraction,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            verbose=self.verbose,
-            **options,
-        )
-
-    def _train(self, net, codes, target_codes, sample_weight, *, seed, generator):
-        """Run skorch's loop; keep the module and the history, not the net.
-
-        ``generator`` is the fit's own (``make_net`` shuffles with it); dropout
-        draws from it too. A net trained before (``partial_fit``) continues.
-        """
-        inputs = {"codes": torch.as_tensor(codes)}
-        if sample_weight is not None:
-            inputs["weight"] = torch.as_tensor(sample_weight, dtype=torch.float32)
-        train = net.partial_fit if net.initialized_ else net.fit
-        device = torch.device(net.device)
-        self.module_.set_generator(generator)
-        try:
-            if device.type == "cuda":  # torch's CUDA dropout draws from global RNG
-                with torch.random.fork_rng(devices=[device]):
-                    torch.cuda.manual_seed(seed)
-                    train(inputs, torch.as_tensor(target_codes))
-            else:
-                train(inputs, torch.as_tensor(target_codes))
-        finally:
-            self.module_.set_generator(None)
-            self.module_.eval()
-        self.n_iter_ = len(net.history)
-        self.history_ = pd.DataFrame(
-            [{k: v for k, v in row.items() if k != "batches"} for row in net.history]
-        )
-
-    def _fit(self, X, y, sample_weight):
-        frame = self._check_X(X, reset=True)
-        self._check_heads()
-        device = resolve_device(self.device)
-        sample_weight = self._check_rows(frame, y, sample_weight)
-        if sample_weight is not None:
-            kept = sample_weight > 0  # weight 0: as if the row were not there
-            if not kept.all():
-                frame, sample_weight = frame.iloc[kept], sample_weight[kept]
-                y = None if y is None else _safe_indexing(y, np.flatnonzero(kept))
-        n_rows = frame.shape[0]
-        target = self._make_target()
-        target.fit(y, owner=type(self).__name__, sample_weight=sample_weight)
-        target_codes = target.encode(y if target.has_target else np.zeros(n_rows))
-        sample_weight = self._row_weights(target, target_codes, sample_weight)
-        self.tokenizer_ = self._new_tokenizer(frame)._fit_frame(frame, sample_weight)
-        self._target = target
-        codes = self._codes(frame, target_codes)
-        early_stopping = self._early_stopping(n_rows, target)
-        n_valid = math.ceil(self.validation_fraction * n_rows)
-        n_train_rows = n_rows - (n_valid if early_stopping else 0)
-        labeled = target_codes[target_codes >= 0]
-        counts = np.bincount(labeled, minlength=target.n_categories)
-        stratify = bool(
-            len(labeled) == n_rows
-            and counts[counts > 0].min() >= 2
-            and min(n_valid, n_rows - n_valid) >= np.count_nonzero(counts)
-        )
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        generator = torch.Generator().manual_seed(seed)
-        self.module_ = self._new_module(
-            self._n_categories(self.tokenizer_, target),
-            self._shared(self.tokenizer_, target),
-            generator,
-        )
-        net = self._new_net(
-            n_train_rows,
-            learning_rate_schedule=self.learning_rate_schedule,
-            early_stopping=early_stopping,
-            stratify=stratify,
-            device=device,
-            random_state=seed,
-            generator=generator,
-        )
-        self._train(
-            net, codes, target_codes, sample_weight, seed=seed, generator=generator
-        )
-        self.__dict__.pop("_trainer", None)  # a new fit starts partial_fit afresh
-        return self
-
-    def _partial_fit(self, X, y, sample_weight, classes=None):
-        """One epoch over ``X``; the first call fixes the vocabulary and target."""
-        first = not hasattr(self, "module_")
-        frame = self._check_X(X, reset=first)
-        sample_weight = self._check_rows(frame, y, sample_weight)
-        if first:
-            self._check_heads()
-            target = self._make_target()
-            if classes is not None:
-                target.fit(classes, owner=type(self).__name__)
-            else:
-                target.fit(y, owner=type(self).__name__, sample_weight=sample_weight)
-            self.tokenizer_ = self._new_tokenizer(frame)._fit_frame(
-                frame, sample_weight
-            )
-            self._target = target
-        target = self._target
-        n_rows = frame.shape[0]
-        target_codes = target.encode(y if target.has_target else np.zeros(n_rows))
-        sample_weight = self._row_weights(target, target_codes, sample_weight)
-        codes = self._codes(frame, target_codes)
-        # a new trainer on the first call, or the first after fit() or load()
-        if not hasattr(self, "_trainer"):
-            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            generator = torch.Generator().manual_seed(seed)
-            if first:
-                self.module_ = self._new_module(
-                    self._n_categories(self.tokenizer_, target),
-                    self._shared(self.tokenizer_, target),
-                    generator,
-                )
-            net = self._new_net(
-                n_rows,
-                max_epochs=1,
-                learning_rate_schedule="constant",
-                early_stopping=False,
-                stratify=False,
-                device=resolve_device(self.device),
-                random_state=seed,
-                generator=generator,
-            )
-            net.initialize()
-            if hasattr(self, "history_"):  # epochs continue after fit() or load()
-                net.history = History(self.history_.to_dict(orient="records"))
-            self._trainer = net, seed, generator
-        net, seed, generator = self._trainer
-        self._train(
-            net, codes, target_codes, sample_weight, seed=seed, generator=generator
-        )
-        return self
+        return self._fit(X, y, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -512,16 +463,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         self : object
             The estimator, trained one more epoch.
         """
-        return self._keep_state_on_error(self._partial_fit, X, y, sample_weight)
-
-    def _keep_state_on_error(self, method, *args, **kwargs):
-        state = dict(self.__dict__)
-        try:
-            return method(*args, **kwargs)
-        except BaseException:  # a failed call leaves a fitted model as it was
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
+        return self._partial_fit(X, y, sample_weight)
 
     # -- persistence -------------------------------------------------------------
     def save(self, path):
@@ -940,9 +882,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
                 "classes must be passed on the first call to partial_fit (every "
                 "class of the whole data, e.g. np.unique(y))."
             )
-        return self._keep_state_on_error(
-            self._partial_fit, X, y, sample_weight, classes=classes
-        )
+        return self._partial_fit(X, y, sample_weight, classes=classes)
 
     def predict_proba(self, X):
         """Class probabilities with the target column masked.

@@ -96,3 +96,34 @@ def test_dask_ml_incremental_trains_over_partitions_on_a_local_cluster():
         assert model.score(dX, dy) > 0.9
         predicted = wrappers.ParallelPostFit(model.estimator_).predict(dX).compute()
         np.testing.assert_array_equal(predicted, model.estimator_.predict(X))
+
+
+def test_a_partial_fit_that_fails_while_training_leaves_the_model_as_it_was(
+    monkeypatch,
+):
+    X, y = make_frame(n_rows=400)
+    model = MoECBOWClassifier(batch_size=50, random_state=0)
+    model.partial_fit(X, y, classes=CLASSES)
+    model.partial_fit(X, y)
+    proba = model.predict_proba(X)
+    history = model.history_.copy()
+    net = model._trainer._net
+    optimizer_steps = net.optimizer_.state_dict()["state"][0]["step"].clone()
+    real_step, calls = type(net).train_step, []
+
+    def step_then_fail(self, batch, **fit_params):
+        calls.append(1)
+        if len(calls) == 3:  # two batches trained, then the call fails
+            raise RuntimeError("out of memory")
+        return real_step(self, batch, **fit_params)
+
+    monkeypatch.setattr(type(net), "train_step", step_then_fail)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        model.partial_fit(X, y)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(model.predict_proba(X), proba)
+    pd.testing.assert_frame_equal(model.history_, history)
+    assert model.n_iter_ == 2
+    assert net.optimizer_.state_dict()["state"][0]["step"] == optimizer_steps
+    model.partial_fit(X, y)  # and it trains on from where it was
+    assert model.n_iter_ == 3

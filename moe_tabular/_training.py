@@ -1,0 +1,307 @@
+"""Training: the budget rules and the trainer that runs skorch's loop.
+
+The estimators validate and encode; :class:`Trainer` owns everything between
+codes and a trained module: the fit's seed and generator, the "auto" rules of
+the budget (batch size, learning rate, epochs), early stopping and its
+validation split, the skorch net, and the continuation of :meth:`partial_fit`.
+"""
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.utils import check_random_state
+from skorch.history import History
+
+from ._engine import make_net
+
+EARLY_STOPPING_ROWS = 10_000  # early_stopping="auto" turns it on above this
+# learning_rate="auto": this rate per row of batch (linear scaling), i.e. 1e-2 at
+# the simulation's batch of 500, where it was tuned (benchmarks/results)
+LEARNING_RATE_PER_ROW = 1e-2 / 500
+# max_epochs="auto": the optimizer steps of 200 epochs of 4 batches, what every
+# table up to 2,048 rows gets (the simulation's 2,000 and Auto MPG's 245, where
+# the defaults were tuned); larger tables get as many steps in fewer passes
+AUTO_STEPS = 800
+AUTO_MAX_EPOCHS = 200
+AUTO_MIN_EPOCHS = 2
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A fit's resolved batch size, (peak) learning rate and epoch cap."""
+
+    batch_size: int
+    learning_rate: float
+    max_epochs: int
+
+
+def resolve_budget(
+    *, batch_size, learning_rate, max_epochs, n_train_rows, learning_rate_floor=0.0
+):
+    """:class:`Budget` of ``n_train_rows`` training rows, "auto" rules applied.
+
+    Examples
+    --------
+    >>> resolve_budget(
+    ...     batch_size="auto", learning_rate="auto", max_epochs="auto",
+    ...     n_train_rows=2000)
+    Budget(batch_size=500, learning_rate=0.01, max_epochs=200)
+    """
+    if batch_size == "auto":
+        batch_size = min(512, max(32, -(-n_train_rows // 4)))
+    if learning_rate == "auto":
+        learning_rate = LEARNING_RATE_PER_ROW * min(batch_size, n_train_rows)
+        learning_rate = max(learning_rate, learning_rate_floor)
+    if max_epochs == "auto":
+        steps_per_epoch = -(-n_train_rows // batch_size)
+        max_epochs = min(AUTO_MAX_EPOCHS, -(-AUTO_STEPS // steps_per_epoch))
+        max_epochs = max(AUTO_MIN_EPOCHS, max_epochs)
+    return Budget(batch_size, learning_rate, max_epochs)
+
+
+def resolve_early_stopping(early_stopping, n_rows, *, has_target, owner):
+    """Whether a fit of ``n_rows`` rows stops early ("auto" resolved)."""
+    if not has_target:
+        if early_stopping is True:
+            raise ValueError(
+                f"{owner} has no target column for early_stopping to monitor; set "
+                "early_stopping=False (or 'auto', which is off here) and choose "
+                "max_epochs."
+            )
+        return False
+    if early_stopping == "auto":
+        return n_rows > EARLY_STOPPING_ROWS
+    return bool(early_stopping)
+
+
+def can_stratify(target_codes, n_categories, n_valid):
+    """Whether the validation split can be stratified by the target codes.
+
+    Every row labelled, every class at least twice, and room for each class
+    on both sides of the split.
+    """
+    n_rows = len(target_codes)
+    labeled = target_codes[target_codes >= 0]
+    counts = np.bincount(labeled, minlength=n_categories)
+    return bool(
+        len(labeled) == n_rows
+        and counts[counts > 0].min() >= 2
+        and min(n_valid, n_rows - n_valid) >= np.count_nonzero(counts)
+    )
+
+
+class Trainer:
+    """Trains one module: its seed and generator, its net, its budget.
+
+    One trainer per :meth:`fit`, or per run of :meth:`partial_fit` calls. The
+    seed is drawn from ``random_state`` when the trainer is made; the
+    generator then draws the module's initial weights (the caller passes
+    :attr:`generator` to the module), the batch order and every dropout mask.
+
+    Parameters
+    ----------
+    max_epochs, batch_size, learning_rate : int, float or "auto"
+        As the estimators take them; resolved by :func:`resolve_budget`.
+    learning_rate_floor : float
+        Smallest "auto" learning rate.
+    learning_rate_schedule : {"constant", "onecycle"}
+    target_weight, label_smoothing, weight_decay : float
+    early_stopping : bool or "auto"
+    validation_fraction, n_iter_no_change, tol
+        Early stopping's settings.
+    device : torch.device
+    verbose : int
+    random_state : int, RandomState instance or None
+    owner : str
+        The estimator's class name, for messages.
+
+    Attributes
+    ----------
+    seed : int
+    generator : torch.Generator
+    budget : Budget
+        Set by :meth:`fit` and by the first :meth:`continue_training`.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_epochs,
+        batch_size,
+        learning_rate,
+        learning_rate_floor,
+        learning_rate_schedule,
+        target_weight,
+        label_smoothing,
+        weight_decay,
+        early_stopping,
+        validation_fraction,
+        n_iter_no_change,
+        tol,
+        device,
+        verbose,
+        random_state,
+        owner,
+    ):
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_floor = learning_rate_floor
+        self.learning_rate_schedule = learning_rate_schedule
+        self.target_weight = target_weight
+        self.label_smoothing = label_smoothing
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.verbose = verbose
+        self.owner = owner
+        self.seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        self.generator = torch.Generator().manual_seed(self.seed)
+        self.budget = None
+        self._net = None
+
+    def _budget(self, n_train_rows):
+        return resolve_budget(
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            max_epochs=self.max_epochs,
+            n_train_rows=n_train_rows,
+            learning_rate_floor=self.learning_rate_floor,
+        )
+
+    def _net_for(self, module, budget, n_train_rows, **options):
+        return make_net(
+            module=module,
+            target_weight=self.target_weight,
+            label_smoothing=self.label_smoothing,
+            weight_decay=self.weight_decay,
+            batch_size=budget.batch_size,
+            learning_rate=budget.learning_rate,
+            n_train_rows=n_train_rows,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            device=self.device,
+            random_state=self.seed,
+            generator=self.generator,
+            verbose=self.verbose,
+            **options,
+        )
+
+    def fit(self, module, codes, target_codes, sample_weight, *, target):
+        """Train ``module`` afresh on ``codes``; return the history.
+
+        Parameters
+        ----------
+        module : MaskedColumnAttention
+            Initialised from :attr:`generator`; trained in place, left in eval
+            mode.
+        codes : ndarray of int64, shape (n_rows, L)
+            Per-column codes, the target's last.
+        target_codes : ndarray of int64, shape (n_rows,)
+            The target's codes (negative: unlabeled); stratify the split.
+        sample_weight : ndarray of shape (n_rows,) or None
+        target : object
+            The fitted target (:mod:`~moe_tabular._targets`).
+
+        Returns
+        -------
+        history : pandas.DataFrame
+            One row per epoch.
+        """
+        n_rows = len(codes)
+        early_stopping = resolve_early_stopping(
+            self.early_stopping, n_rows, has_target=target.has_target, owner=self.owner
+        )
+        n_valid = math.ceil(self.validation_fraction * n_rows)
+        n_train_rows = n_rows - (n_valid if early_stopping else 0)
+        stratify = can_stratify(target_codes, target.n_categories, n_valid)
+        self.budget = self._budget(n_train_rows)
+        net = self._net_for(
+            module,
+            self.budget,
+            n_train_rows,
+            max_epochs=self.budget.max_epochs,
+            learning_rate_schedule=self.learning_rate_schedule,
+            early_stopping=early_stopping,
+            stratify=stratify,
+        )
+        self._run(net, module, codes, target_codes, sample_weight)
+        return _history_frame(net.history)
+
+    def continue_training(self, module, codes, target_codes, sample_weight, history):
+        """One more epoch of ``module`` at a constant rate (``partial_fit``).
+
+        The first call makes the net (its budget sized by this batch) and
+        carries ``history`` (a previous fit's, or None) on; later calls keep
+        the optimizer's state. A call that fails leaves ``module`` and the
+        optimizer as they were.
+
+        Returns
+        -------
+        history : pandas.DataFrame
+            Every epoch so far.
+        """
+        if self._net is None:
+            n_rows = len(codes)
+            self.budget = self._budget(n_rows)
+            net = self._net_for(
+                module,
+                self.budget,
+                n_rows,
+                max_epochs=1,
+                learning_rate_schedule="constant",
+                early_stopping=False,
+                stratify=False,
+            )
+            net.initialize()
+            if history is not None:  # epochs continue after fit() or load()
+                net.history = History(history.to_dict(orient="records"))
+            self._net = net
+        net = self._net
+        saved = (
+            copy.deepcopy(module.state_dict()),
+            copy.deepcopy(net.optimizer_.state_dict()),
+            list(net.history),
+        )
+        try:
+            self._run(net, module, codes, target_codes, sample_weight)
+        except BaseException:
+            module.load_state_dict(saved[0])
+            net.optimizer_.load_state_dict(saved[1])
+            net.history = History(saved[2])
+            raise
+        return _history_frame(net.history)
+
+    def _run(self, net, module, codes, target_codes, sample_weight):
+        """skorch's loop over ``codes``; a net trained before continues."""
+        inputs = {"codes": torch.as_tensor(codes)}
+        if sample_weight is not None:
+            inputs["weight"] = torch.as_tensor(sample_weight, dtype=torch.float32)
+        train = net.partial_fit if net.initialized_ else net.fit
+        device = torch.device(net.device)
+        module.set_generator(self.generator)
+        try:
+            if device.type == "cuda":  # torch's CUDA dropout draws from global RNG
+                with torch.random.fork_rng(devices=[device]):
+                    torch.cuda.manual_seed(self.seed)
+                    train(inputs, torch.as_tensor(target_codes))
+            else:
+                train(inputs, torch.as_tensor(target_codes))
+        finally:
+            module.set_generator(None)
+            module.eval()
+
+
+def _history_frame(history):
+    """skorch's history as one row per epoch (the per-batch records left out)."""
+    return pd.DataFrame(
+        [{k: v for k, v in row.items() if k != "batches"} for row in history]
+    )
