@@ -993,3 +993,96 @@ def test_paper_table_paper_test_pools_the_paired_runs():
     text = bench_paper_table.to_markdown(table, "cmd", [])
     assert "settings below the paper with p < 0.05: sim-5-0.9-0" in text
     assert "As good as the paper: not met." in text
+
+
+def _paired_runs(shifts, *, model="moe:default", n_train=196, seeds=(1, 2, 3)):
+    """Runs of one model: for each table, seed s scores ``shift + s / 100``."""
+    return pd.DataFrame(
+        [
+            {"dataset": dataset, "split": "d: a -> b", "model": model, "seed": seed,
+             "n_train": n_train, "n_id": 49, "n_ood": 140,
+             "ood_accuracy": 0.5 + shift + seed / 100 + 0.003 * (seed == 2) * shift}
+            for dataset, shift in shifts.items()
+            for seed in seeds
+        ]
+    )  # fmt: skip
+
+
+def _paired_files(tmp_path, a, b):
+    paths = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    a.to_csv(paths[0], index=False)
+    b.to_csv(paths[1], index=False)
+    return [str(path) for path in paths]
+
+
+def test_paired_refuses_pairs_whose_split_differs(tmp_path):
+    from benchmarks import bench_paired
+
+    a = _paired_runs({"t1": 0.0, "t2": 0.0})
+    b = _paired_runs({"t1": 0.01, "t2": 0.02}, n_train=245).assign(n_id=0)
+    argv = [*_paired_files(tmp_path, a, b), "--metrics", "ood_accuracy"]
+    with pytest.raises(SystemExit, match=r"6 of 6 pairs were not run on the same") as e:
+        bench_paired.main(argv)
+    assert "t1 seed 1: n_train 196 (A) != 245 (B); n_id 49 (A) != 0 (B)" in str(e.value)
+    # the protocol is part of the split, unless it is what is compared
+    b = _paired_runs({"t1": 0.01, "t2": 0.02}, model="moe:default@transductive")
+    argv = [*_paired_files(tmp_path, a, b), "--metrics", "ood_accuracy"]
+    with pytest.raises(SystemExit, match="protocol 'standard' .A. != 'transductive'"):
+        bench_paired.main(argv)
+    assert bench_paired.main([*argv, "--across-protocols"]) == 0
+    b = _paired_runs({"t1": 0.01, "t2": 0.02}).assign(n_ood=[140] * 5 + [139])
+    with pytest.raises(SystemExit, match=r"1 of 6 pairs.*\n  t2 seed 3: n_ood 140"):
+        bench_paired.main([*_paired_files(tmp_path, a, b), "--metrics", "ood_accuracy"])
+
+
+def test_paired_refuses_a_run_twice_on_one_side(tmp_path):
+    from benchmarks import bench_paired
+
+    a = _paired_runs({"t1": 0.0})
+    b = pd.concat([_paired_runs({"t1": 0.01}), _paired_runs({"t1": 0.02}).head(1)])
+    with pytest.raises(SystemExit, match=r"1 \(dataset, seed\) runs appear more") as e:
+        bench_paired.main(_paired_files(tmp_path, a, b))
+    assert "t1" in str(e.value) and "b.csv" in str(e.value)
+
+
+def test_paired_warns_when_an_old_file_does_not_record_the_split(tmp_path, capsys):
+    from benchmarks import bench_paired
+
+    a = _paired_runs({"t1": 0.0}).drop(columns=["n_id", "n_ood"])
+    b = _paired_runs({"t1": 0.01})
+    with pytest.warns(UserWarning, match="A lacks n_id, n_ood .*not checked"):
+        assert bench_paired.main(_paired_files(tmp_path, a, b)) == 0
+    assert "(split, n_train, protocol checked)" in capsys.readouterr().out
+
+
+def test_paired_headline_is_a_test_across_tables_beside_the_pooled_one(
+    tmp_path, capsys
+):
+    from scipy import stats
+
+    from benchmarks import bench_paired
+
+    shifts = {"t1": 0.01, "t2": 0.03, "t3": -0.005, "t4": 0.02}
+    a, b = _paired_runs(dict.fromkeys(shifts, 0.0)), _paired_runs(shifts)
+    files = _paired_files(tmp_path, a, b)
+    both = bench_paired.pair_runs(*map(bench_paired.load, files))
+    per_table = bench_paired.compare(both, ["ood_accuracy"])
+    diffs = per_table.set_index("dataset")["B - A"]
+    np.testing.assert_allclose(  # one mean difference per table
+        diffs, [s * (1 + 0.001) for s in shifts.values()]
+    )
+    summary = bench_paired.across_tables(per_table, both, ["ood_accuracy"]).iloc[0]
+    assert summary["tables"] == 4 and summary["pairs"] == 12
+    assert summary["p (t, tables)"] == pytest.approx(stats.ttest_1samp(diffs, 0).pvalue)
+    assert summary["p (Wilcoxon, tables)"] == pytest.approx(
+        stats.wilcoxon(diffs).pvalue
+    )
+    pooled = b["ood_accuracy"] - a["ood_accuracy"]
+    assert summary["pooled p (t, pairs)"] == pytest.approx(
+        stats.ttest_1samp(pooled, 0).pvalue
+    )  # n = 12 pairs: far smaller than the honest p over 4 tables
+    assert summary["pooled p (t, pairs)"] < summary["p (t, tables)"]
+    assert bench_paired.main(files) == 0
+    out = capsys.readouterr().out
+    assert "Across tables, the headline" in out and "pooled p (t, pairs)" in out
+    assert "| t3 " in out  # the per-table differences are printed too
