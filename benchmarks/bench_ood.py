@@ -3,6 +3,9 @@
 Runs a suite of (dataset, model, seed) fits through moe_tabular.ood.run_suite
 and writes to --out: runs.csv (one row per run), summary.md (mean ± std over
 seeds beside the paper's published numbers; also printed) and accuracy.png.
+--out defaults to benchmarks/results/ood-<suite>, where committed results live;
+a --quick run (or --suite quick) goes to benchmarks/out/ood-<suite> instead,
+which git ignores.
 
 Suites: quick (Auto MPG and two simulation settings, one seed, fast models:
 about a minute on 2 cores), paper-simulation (12 settings x 20 seeds),
@@ -41,6 +44,8 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from moe_tabular.ood import (
     SUITES,
     Checkpoint,
@@ -57,6 +62,10 @@ except ImportError:  # run as a script: python benchmarks/<this file>
     import _common
 
 DEFAULT_DATA_DIR = _common.ROOT.parent / "shared" / "datasets"
+RESULTS = _common.ROOT / "benchmarks" / "results"  # committed runs
+SCRATCH = _common.ROOT / "benchmarks" / "out"  # quick runs; ignored by git
+# committed runs of the defaults over many seeds: how far one seed moves accuracy
+SEED_SPREAD = ("ood-auto-mpg-default", "ood-paper-simulation-default")
 QUICK_MODELS = ("moe:default", "logreg", "hgb")
 PARTIAL = "runs.partial.csv"  # rows of the runs finished so far (--resume)
 
@@ -166,7 +175,8 @@ def _parser(prog):
         "--out",
         type=Path,
         default=None,
-        help="output folder (default benchmarks/results/ood-<suite>)",
+        help="output folder (default benchmarks/results/ood-<suite>; with "
+        "--quick or --suite quick benchmarks/out/ood-<suite>, ignored by git)",
     )
     add("--no-progress", action="store_true", help="hide the progress bar")
     add(
@@ -191,11 +201,40 @@ def _write(results, out, header):
     """runs.csv, summary.md (also printed) and accuracy.png of ``results``."""
     out.mkdir(parents=True, exist_ok=True)
     results.to_csv(out / "runs.csv", index=False)
-    markdown = results_to_markdown(results)
+    markdown = results_to_markdown(results) + _one_seed_note(results)
     (out / "summary.md").write_text(header + markdown)
     plot_results(results, out / "accuracy.png")
     print(header + markdown)
     print(f"wrote {out / 'runs.csv'}, summary.md and accuracy.png")
+
+
+def _one_seed_note(results):
+    """A warning under a summary whose means are single seeds; else ""."""
+    if results.groupby(["dataset", "model"]).seed.nunique().max() > 1:
+        return ""
+    committed = [RESULTS / folder / "runs.csv" for folder in SEED_SPREAD]
+    frames = [pd.read_csv(path) for path in committed if path.is_file()]
+    runs = pd.concat(frames) if frames else results.iloc[:0]
+    runs = runs[(runs.model == "moe:default") & runs.dataset.isin(results.dataset)]
+    acc = runs.groupby("dataset", sort=False).ood_accuracy
+    shown = ", ".join(
+        f"±{std:.2f} on {name} ({n} seeds)"
+        for name, std, n in zip(acc.std().index, acc.std(), acc.count(), strict=True)
+    )
+    if shown:
+        shown = (
+            f" (the defaults' standard deviation over the committed seeds: {shown}; "
+            + ", ".join(f"`benchmarks/results/{f}`" for f in SEED_SPREAD)
+            + ")"
+        )
+    return (
+        f"\n**One seed per run.** One seed moves OOD accuracy by several "
+        f"points{shown}, so a gap of that size between models, or from the "
+        "paper's numbers (means over 20 seeds), can be seed noise alone. For more "
+        "seeds: `python -m benchmarks ood --suite auto-mpg --quick --seeds :20` "
+        "(these fast models on the paper's 20 seeds), or the full suites "
+        "`--suite auto-mpg` and `--suite paper-simulation`.\n"
+    )
 
 
 def _source_command(runs_csv):
@@ -240,7 +279,10 @@ def main(argv=None, *, prog="python -m benchmarks ood"):
     if args.quick and suite != "quick":
         seeds = seeds or list(SUITES[suite].seeds[:1])
         models = models or list(QUICK_MODELS)
-    out = args.out or _common.ROOT / "benchmarks" / "results" / f"ood-{suite}"
+    if args.out is not None:
+        out = args.out
+    else:  # a quick look is scratch: it must not land among committed results
+        out = (SCRATCH if args.quick or suite == "quick" else RESULTS) / f"ood-{suite}"
     checkpoint = Checkpoint(out / PARTIAL)
     if not args.resume:
         checkpoint.remove()
