@@ -212,6 +212,12 @@ def across_tables(per_table, both, metrics=METRICS):
     return pd.DataFrame(rows)
 
 
+def _markdown(table):
+    """A Markdown table: means to 4 decimals, p-values to 2 significant digits."""
+    formats = [".2g" if c.split(" (")[0] in ("p", "pooled p") else ".4f" for c in table]
+    return table.to_markdown(index=False, floatfmt=formats)
+
+
 def report(a, b, metrics=METRICS, *, fields=SPLIT_FIELDS):
     """The printed comparison of the runs ``a`` and ``b`` (see :func:`load`)."""
     both = pair_runs(a, b, fields=fields)
@@ -220,14 +226,15 @@ def report(a, b, metrics=METRICS, *, fields=SPLIT_FIELDS):
     per_table = compare(both, metrics)
     n_tables = both["dataset"].nunique()
     lines = [
-        f"{len(both)} pairs on {n_tables} tables, each pair on one split "
+        f"{len(both)} pairs on {n_tables} table{'s' * (n_tables > 1)}, each pair "
+        "on one split "
         f"({', '.join(f for f in fields if f in a and f in b)} checked); "
         f"unpaired runs left out: {len(a) - len(both)} of A, {len(b) - len(both)} "
         "of B.",
         "",
         "Per table (p: paired t-test over the table's seeds):",
         "",
-        per_table.to_markdown(index=False, floatfmt=".4f"),
+        _markdown(per_table),
     ]
     if n_tables > 1:
         lines += [
@@ -236,9 +243,7 @@ def report(a, b, metrics=METRICS, *, fields=SPLIT_FIELDS):
             "n = tables: t-test and Wilcoxon signed-rank); pooled: the paired "
             "t-test over all pairs as if independent, shown beside it:",
             "",
-            across_tables(per_table, both, metrics).to_markdown(
-                index=False, floatfmt=".4f"
-            ),
+            _markdown(across_tables(per_table, both, metrics)),
         ]
     return "\n".join(lines)
 
