@@ -536,7 +536,8 @@ def test_transductive_moe_learns_from_unlabeled_rows_without_a_class_for_them(
 
     # the estimator reads None as an unlabeled row (issue 16, item 4)
     X, y = _unlabeled_rows(auto_mpg)
-    model = make_model("moe", auto_mpg, seed=1, params=TINY).fit(X, y)
+    with pytest.warns(UserWarning, match="140 of 336 rows have a missing target"):
+        model = make_model("moe", auto_mpg, seed=1, params=TINY).fit(X, y)
     np.testing.assert_array_equal(model.classes_, np.unique(auto_mpg.y_train))
     assert set(model.predict(auto_mpg.X_ood)) <= set(auto_mpg.y_train)
     row = run_one(
@@ -553,9 +554,12 @@ def test_transductive_seed_ensemble_fits_each_member_on_the_unlabeled_rows(
 
     configs = {"pair": {"n_members": 2, "max_epochs": 2}}
     X, y = _unlabeled_rows(auto_mpg)  # None labels: a VotingClassifier refused them
-    pair = make_model("moe:pair", auto_mpg, seed=5, moe_configs=configs).fit(X, y)
+    with pytest.warns(UserWarning, match="missing target"):  # once per member
+        pair = make_model("moe:pair", auto_mpg, seed=5, moe_configs=configs)
+        pair.fit(X, y)
     np.testing.assert_array_equal(pair.classes_, np.unique(auto_mpg.y_train))
-    single = make_model("moe", auto_mpg, seed=6, params=TINY).fit(X, y)
+    with pytest.warns(UserWarning, match="missing target"):
+        single = make_model("moe", auto_mpg, seed=6, params=TINY).fit(X, y)
     np.testing.assert_array_equal(  # each member saw the unlabeled rows as given
         pair.estimators_[1].predict_proba(auto_mpg.X_ood),
         single.predict_proba(auto_mpg.X_ood),

@@ -49,8 +49,13 @@ __all__ = [
 # fit draws from its own torch.Generator, so they match one job's results).
 _SETTINGS_LOCK = threading.Lock()
 _SETTINGS = {"active": 0, "restore": None}
-# sklearn's notes on tiny classes in 5-fold CV and on test-only categories
-_IGNORED_WARNINGS = ("The least populated class", "Found unknown categories")
+# sklearn's notes on tiny classes in 5-fold CV and on test-only categories; our
+# estimators' note on unlabeled rows, which the transductive protocol adds on purpose
+_IGNORED_WARNINGS = (
+    "The least populated class",
+    "Found unknown categories",
+    ".* rows have a missing target",
+)
 # pytorch-lightning 2.6 (under pytabkit) on its own use of torch's pytree, every fit
 _IGNORED_FUTURE_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",)
 
