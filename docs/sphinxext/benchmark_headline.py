@@ -65,14 +65,30 @@ MODEL_NAMES = {
 }
 PEERS = ("realmlp", "tabm", "ft-transformer", "tab-transformer")
 TREES = ("hgb", "catboost", "lightgbm", "rf", "gb")
+# one colour per model, the same in every plot (matplotlib's tab10, then darker
+# shades for the rest); perf.json's names are aliases of the harness's
 COLORS = {
-    "ours": "C0",
-    "paper": "C3",
-    "hgb": "C2",
-    "logreg": "C7",
-    "majority": "#d9d9d9",
-    "other": "C1",
+    OURS: "#1f77b4",  # blue
+    "paper": "#d62728",  # red
+    "hgb": "#2ca02c",  # green
+    "catboost": "#ff7f0e",  # orange
+    "lightgbm": "#bcbd22",  # olive
+    "logreg": "#7f7f7f",  # grey
+    "majority": "#d9d9d9",  # light grey
+    "rf": "#17becf",  # cyan
+    "gb": "#8c564b",  # brown
+    "mlp": "#637939",  # dark olive
+    "realmlp": "#9467bd",  # purple
+    "tabm": "#e377c2",  # pink
+    "ft-transformer": "#393b79",  # indigo
+    "tab-transformer": "#8c6d31",  # dark gold
 }
+ALIASES = {"ours": OURS, "histgb": "hgb"}
+
+
+def _color(model):
+    """The model's colour; a model not listed above gets a dark grey."""
+    return COLORS.get(ALIASES.get(model, model), "#404040")
 
 
 def _name(model):
@@ -123,8 +139,22 @@ def _source_line(folders):
     return [f"*From* {named}.", ""]
 
 
-def _figure_block(png, alt, table_lines):
-    """A table with its plot beside it (stacked on narrow screens)."""
+def _figure_block(png, alt, table_lines, *, wide=False):
+    """A table with its plot beside it (stacked on narrow screens).
+
+    ``wide``: the table is too wide to leave the plot room beside it, so the
+    plot (drawn wide) takes the full width and the table follows below.
+    """
+    if wide:
+        out = [
+            ".. container:: headline-wide",
+            "",
+            f"   .. image:: /generated/headline/{png}",
+            f"      :alt: {alt}",
+            "      :width: 100%",
+            "",
+        ]
+        return out + table_lines
     out = [".. container:: headline-pair", ""]
     out += ["   .. container:: headline-table", ""]
     out += [f"      {line}" if line else "" for line in table_lines]
@@ -225,7 +255,7 @@ def _plot_simulation(ax, settings, acc, std, paper, small=False):
         acc[OURS],
         yerr=std[OURS],
         fmt="o",
-        color=COLORS["ours"],
+        color=_color(OURS),
         capsize=2,
         label="ours (defaults)",
     )
@@ -233,23 +263,31 @@ def _plot_simulation(ax, settings, acc, std, paper, small=False):
         x,
         paper.loc[settings],
         "x",
-        color=COLORS["paper"],
+        color=_color("paper"),
         ms=8,
         label="paper's attention",
     )
     if "hgb" in acc:
-        ax.plot(x, acc["hgb"], "s", color=COLORS["hgb"], ms=4, label="HistGB")
+        ax.plot(x, acc["hgb"], "s", color=_color("hgb"), ms=4, label="HistGB")
     if "logreg" in acc and not small:
         ax.plot(
-            x, acc["logreg"], "^", color=COLORS["logreg"], ms=4, label="logistic reg."
+            x, acc["logreg"], "^", color=_color("logreg"), ms=4, label="logistic reg."
         )
     ax.set_xticks(x)
     ax.set_xticklabels(
         [s.removeprefix("sim-") for s in settings], rotation=60, fontsize=7
     )
     ax.set_ylabel("OOD accuracy")
-    ax.set_title("Paper's simulation (12 settings)", fontsize=10)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.set_title(f"Paper's simulation ({len(settings)} settings)", fontsize=10, pad=18)
+    ax.legend(  # above the points, which fill the axes
+        fontsize=7,
+        ncol=4,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        frameon=False,
+        handlelength=1.2,
+        columnspacing=1.0,
+    )
     ax.grid(alpha=0.3)
 
 
@@ -309,26 +347,26 @@ def auto_mpg(plt):
 
 def _plot_auto_mpg(ax, summary):
     y = np.arange(len(summary))[::-1]
-    colors = [COLORS["ours"] if m == OURS else COLORS["other"] for m in summary.index]
+    colors = [_color(m) for m in summary.index]
     ax.barh(
         y,
         summary.ood_accuracy_mean,
         xerr=summary.ood_accuracy_std,
         color=colors,
         capsize=2,
-        label="ours, mean ± std",
+        label="mean ± std over seeds",
     )
     ax.plot(
         summary.published_ood_accuracy,
         y,
         "x",
-        color=COLORS["paper"],
+        color=_color("paper"),
         ms=8,
         label="paper's number",
     )
     ax.set_yticks(y)
     ax.set_yticklabels([_name(m) for m in summary.index], fontsize=8)
-    ax.set_xlim(0.5, 0.9)
+    ax.set_xlim(0.5, 1.0)  # room for the legend right of the bars
     ax.set_xlabel("OOD accuracy")
     ax.set_title("Auto MPG (USA -> Europe, Japan)", fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
@@ -366,20 +404,32 @@ def real_suite(plt):
         trees = [m for m in TREES if m in acc]
         best_tree = acc[trees].max(axis=1) if trees else None
         wins = int((acc[OURS].round(3) > best_tree.round(3)).sum()) if trees else 0
-        lines += [
+        text = (
             f"Mean OOD accuracy over seeds, per table. The defaults beat the best "
-            f"tree on **{wins} of {len(acc)}** tables.",
-            "",
-        ]
+            f"tree on **{wins} of {len(acc)}** tables."
+        )
+        ties = _majority_ties(acc)
+        if ties and ties["real_majority_tables"] != "none":
+            text += (
+                f" On {ties['real_majority_tables']} always predicting the most "
+                "frequent class is as accurate as every model (within 0.001 of "
+                "the best), so accuracy there says little."
+            )
+        if "majority" in models and (acc["majority"] < 0.4).any():
+            text += " The plot's bars start at 0.4; the table has the lower values."
+        lines += [text, ""]
         glance = f"beat the best tree on {wins} of {len(acc)} tables"
-        fig, ax = plt.subplots(figsize=(6.4, 3.4))
+        fig, ax = plt.subplots(figsize=(12, 3.8))
         _plot_real(ax, acc, models, title)
         fig.tight_layout()
         fig.savefig(OUT / "real.png", dpi=110)
         plt.close(fig)
-        lines += _figure_block("real.png", "OOD accuracy per real table", table)
+        lines += _figure_block(
+            "real.png", "OOD accuracy per real table", table, wide=True
+        )
         lines += _source_line([folder])
-    early = _runs(SOURCES["real_early"])
+    # the earlier, smaller run stands in for the suite until the suite is committed
+    early = _runs(SOURCES["real_early"]) if folder is None else None
     if early is not None:
         e_acc, e_models, e_table = _real_table(early)
         n_seeds = early.groupby(["dataset", "model"]).seed.nunique().min()
@@ -393,7 +443,7 @@ def real_suite(plt):
             f"on {beats} of {len(e_acc)} of them.",
             "",
         ]
-        fig, ax = plt.subplots(figsize=(6.4, 3.0))
+        fig, ax = plt.subplots(figsize=(6.4, 3.4))
         e_title = f"Real tables, earlier run ({len(e_acc)} tables)"
         _plot_real(ax, e_acc, e_models, e_title)
         fig.tight_layout()
@@ -401,34 +451,47 @@ def real_suite(plt):
         plt.close(fig)
         lines += _figure_block("real_early.png", "OOD accuracy per table", e_table)
         lines += _source_line([SOURCES["real_early"]])
-        if acc is None:
-            acc, title = e_acc, e_title
-            hgb = e_acc["hgb"].mean()
-            glance += (
-                f"; earlier {len(e_acc)}-table run: mean {e_acc[OURS].mean():.3f} "
-                f"vs HistGB {hgb:.3f}, ahead on {beats} of {len(e_acc)} tables"
-            )
+        acc, title = e_acc, e_title
+        hgb = e_acc["hgb"].mean()
+        glance += (
+            f"; earlier {len(e_acc)}-table run: mean {e_acc[OURS].mean():.3f} "
+            f"vs HistGB {hgb:.3f}, ahead on {beats} of {len(e_acc)} tables"
+        )
     return lines, (acc, title) if acc is not None else None, glance
 
 
-def _plot_real(ax, acc, models, title):
+def _plot_real(ax, acc, models, title, *, legend_columns=None):
+    """Bars per table; the legend sits between the title and the bars.
+
+    ``legend_columns``: how many legend entries per row (default: all in one).
+    """
     x = np.arange(len(acc))
     width = 0.8 / len(models)
     for i, m in enumerate(models):
-        color = COLORS["ours"] if m == OURS else COLORS.get(m, None)
         ax.bar(
             x + (i - (len(models) - 1) / 2) * width,
             acc[m],
             width,
             label=_name(m),
-            color=color,
+            color=_color(m),
         )
     ax.set_xticks(x)
-    ax.set_xticklabels(acc.index, fontsize=7, rotation=20)
+    ax.set_xticklabels(acc.index, fontsize=7, rotation=35, ha="right")
+    ax.set_xlim(-0.6, len(acc) - 0.4)
     ax.set_ylim(0.4, 1)
     ax.set_ylabel("OOD accuracy")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=6, ncol=2, loc="lower right")
+    columns = legend_columns or len(models)
+    rows = -(-len(models) // columns)
+    ax.set_title(title, fontsize=10, pad=6 + 11 * rows)
+    ax.legend(
+        fontsize=7,
+        ncol=columns,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        frameon=False,
+        handlelength=1.2,
+        columnspacing=1.0,
+    )
     ax.grid(alpha=0.3, axis="y")
 
 
@@ -478,12 +541,12 @@ def fit_time(plt):
         "explain; the others are full fits). One run on a 2-core machine.",
         "",
     ]
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
-    _plot_fit_time(ax, points, models)
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    _plot_fit_time(ax, points, models, legend_outside=True)
     fig.tight_layout()
     fig.savefig(OUT / "fit_time.png", dpi=110)
     plt.close(fig)
-    lines = text + _figure_block("fit_time.png", "Fit time over rows", table)
+    lines = text + _figure_block("fit_time.png", "Fit time over rows", table, wide=True)
     lines += _source_line([SOURCES["fit_time"]])
     if not peers:
         lines += _not_yet_run(
@@ -501,25 +564,25 @@ def fit_time(plt):
     return lines, (points, models), glance
 
 
-def _plot_fit_time(ax, points, models):
-    n = [p["n_train"] for p in points]
+def _plot_fit_time(ax, points, models, *, legend_outside=False):
+    """One line per model, its markers in its colour (hollow: extrapolated)."""
+    n = np.array([p["n_train"] for p in points])
     for m in models:
-        color = {
-            "ours": COLORS["ours"],
-            "paper": COLORS["paper"],
-            "histgb": COLORS["hgb"],
-        }.get(m)
-        t = [p[m]["fit_est_s"] for p in points]
-        ax.plot(n, t, "-", color=color, label=_name(m))
-        measured = [not p[m].get("extrapolated") for p in points]
-        for ni, ti, full in zip(n, t, measured, strict=True):
-            ax.plot(ni, ti, "o", color=color, mfc=color if full else "white")
+        color = _color(m)
+        t = np.array([p[m]["fit_est_s"] for p in points])
+        ax.plot(n, t, "-o", color=color, label=_name(m))
+        extrapolated = np.array([bool(p[m].get("extrapolated")) for p in points])
+        if extrapolated.any():
+            ax.plot(n[extrapolated], t[extrapolated], "o", color=color, mfc="white")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training rows (20 columns)")
     ax.set_ylabel("fit time (s)")
     ax.set_title("Fit time over rows (hollow: extrapolated)", fontsize=10)
-    ax.legend(fontsize=7)
+    if legend_outside:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend(fontsize=7, loc="upper left")
     ax.grid(alpha=0.3, which="both")
 
 
@@ -599,6 +662,7 @@ def prose_numbers():
                 f"real_{key}_id": f"{id_acc[model].mean():.3f}",
                 f"real_{key}_loss": f"{loss[model].mean():.3f}",
             }
+        values |= _majority_ties(acc)
         values |= _peer_numbers(real)
     early = _runs(SOURCES["real_early"])
     if early is not None:
@@ -665,6 +729,30 @@ def prose_numbers():
     return values
 
 
+def _and(names):
+    """``a``, ``b`` and ``c``: names as inline literals in a sentence."""
+    shown = [f"``{n}``" for n in names]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _majority_ties(acc):
+    """The tables where the most frequent class is as accurate as every model.
+
+    A tie: the majority's mean OOD accuracy, at the printed three decimals, is
+    at most 0.001 below the best model's (or above it). There a model's accuracy
+    says little about what it learned.
+    """
+    if "majority" not in acc:
+        return {}
+    thousandths = (acc * 1000).round()
+    best = thousandths.drop(columns="majority").max(axis=1)
+    ties = [t for t in acc.index if thousandths.at[t, "majority"] >= best[t] - 1]
+    return {
+        "real_majority_ties": _of(len(ties), len(acc)),
+        "real_majority_tables": _and(ties) if ties else "none",
+    }
+
+
 def _peer_numbers(real):
     """Mean OOD accuracy of each deep peer and of ours on the runs they share.
 
@@ -716,7 +804,7 @@ def _overview(plt, sim, mpg, real, fit):
     if real is not None:
         acc, title = real
         models = [m for m in [OURS, *TREES, "logreg"] if m in acc]
-        _plot_real(axes[1, 0], acc, models, title)
+        _plot_real(axes[1, 0], acc, models, title, legend_columns=3)
     if fit:
         _plot_fit_time(axes[1, 1], *fit)
     for ax in axes.flat:
