@@ -19,6 +19,7 @@ from torch.utils.data import Subset
 
 IGNORE = -100
 WARM_UP = 0.3  # share of the steps over which "onecycle" warms the rate up
+PLATEAU_PATIENCE = 3  # epochs without improvement before "plateau" cuts the rate
 
 
 class WarmEarlyStopping(EarlyStopping):
@@ -164,12 +165,24 @@ class MaskedColumnNet(NeuralNet):
         return self.module_.leave_one_out_logits(codes, by_column=True)
 
     def _losses(self, logits, X):
+        """:func:`masked_column_loss`; with ensemble members, of every member.
+
+        The members' logits come folded into the batch (member-major), so the
+        codes and weights repeat once per member: the loss is the mean of the
+        members' losses.
+        """
+        codes = to_tensor(X["codes"], device=self.device)
         weight = X.get("weight")
+        weight = None if weight is None else to_tensor(weight, device=self.device)
+        n_members = logits.shape[0] // codes.shape[0]
+        if n_members > 1:
+            codes = codes.repeat(n_members, 1)
+            weight = None if weight is None else weight.repeat(n_members)
         return masked_column_loss(
             self.module_,
             logits,
-            to_tensor(X["codes"], device=self.device),
-            weight=None if weight is None else to_tensor(weight, device=self.device),
+            codes,
+            weight=weight,
             target_weight=self.target_weight,
             label_smoothing=self.label_smoothing,
         )
@@ -179,7 +192,13 @@ class MaskedColumnNet(NeuralNet):
 
     def validation_step(self, batch, **fit_params):
         step = super().validation_step(batch, **fit_params)
-        _, losses, counted = self._losses(step["y_pred"], batch[0])
+        logits = step["y_pred"]
+        n_rows = len(batch[0]["codes"])
+        n_members = logits.shape[0] // n_rows
+        if n_members > 1:  # the ensemble's loss: of its mean probability
+            log_p = torch.log_softmax(logits.unflatten(0, (n_members, -1)), -1)
+            logits = torch.logsumexp(log_p, 0) - math.log(n_members)
+        _, losses, counted = self._losses(logits, batch[0])
         target = counted[:, -1]
         target_loss = (losses[:, -1] * target).sum() / target.sum().clamp_min(1e-12)
         self.history.record_batch("valid_target_loss", target_loss.item())
@@ -240,6 +259,20 @@ def make_net(
                 total_steps=max_epochs * -(-n_train_rows // batch_size),
                 pct_start=WARM_UP,
                 step_every="batch",
+            )
+        )
+    if learning_rate_schedule == "plateau":
+        # the rate falls fivefold whenever the monitored loss stalls for 3
+        # epochs: the schedule follows the data instead of a fixed horizon
+        callbacks.append(
+            LRScheduler(
+                torch.optim.lr_scheduler.ReduceLROnPlateau,
+                monitor="valid_target_loss" if early_stopping else "train_loss",
+                factor=0.2,
+                patience=PLATEAU_PATIENCE,
+                threshold=tol,
+                threshold_mode="abs",
+                step_every="epoch",
             )
         )
     if verbose > 0:

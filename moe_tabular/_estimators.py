@@ -52,6 +52,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         "d_ffn": [Interval(numbers.Integral, 1, None, closed="left")],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "norm_first": ["boolean"],
+        "n_ensemble": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_bins": [Interval(numbers.Integral, 2, None, closed="left")],
         "categorical_features": [StrOptions({"auto"}), "array-like", None],
         "shared_vocabulary": ["boolean", StrOptions({"auto"})],
@@ -72,7 +73,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             Interval(numbers.Real, 0, None, closed="neither"),
             StrOptions({"auto"}),
         ],
-        "learning_rate_schedule": [StrOptions({"constant", "onecycle"})],
+        "learning_rate_schedule": [StrOptions({"constant", "onecycle", "plateau"})],
         "target_weight": [
             Interval(numbers.Real, 0, None, closed="neither"),
             StrOptions({"auto"}),
@@ -97,6 +98,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         d_ffn=32,
         dropout=0.1,
         norm_first=False,
+        n_ensemble=1,
         n_bins=10,
         categorical_features="auto",
         shared_vocabulary="auto",
@@ -124,6 +126,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         self.d_ffn = d_ffn
         self.dropout = dropout
         self.norm_first = norm_first
+        self.n_ensemble = n_ensemble
         self.n_bins = n_bins
         self.categorical_features = categorical_features
         self.shared_vocabulary = shared_vocabulary
@@ -245,6 +248,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             d_ffn=self.d_ffn,
             dropout=self.dropout,
             norm_first=self.norm_first,
+            n_members=self.n_ensemble,
             generator=generator,
         )
 
@@ -594,6 +598,13 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         Dropout after attention and feed-forward.
     norm_first : bool, default=False
         False: the paper's post-LayerNorm block; True: pre-LayerNorm.
+    n_ensemble : int, default=1
+        Ensemble members trained together in one module and one batch, each
+        with its own weights (drawn apart) and dropout masks, on the same
+        batches; the model predicts their mean probability, and its expert
+        weights are their mean. Early stopping monitors the ensemble. Costs
+        about ``n_ensemble`` times the arithmetic of one member, but shares
+        the data pipeline, the optimizer step and the loop's overhead.
     n_bins : int, default=10
         Quantile bins of a numeric column; a value held by at least
         ``1 / n_bins`` of the rows gets a bin of its own (see
@@ -642,10 +653,16 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         on Auto MPG's 245), as measured best in ``benchmarks/results``. A small
         table thus takes small steps: with far fewer than the default
         ``max_epochs``, pass a larger rate.
-    learning_rate_schedule : {"constant", "onecycle"}, default="onecycle"
+    learning_rate_schedule : {"constant", "onecycle", "plateau"}, \
+            default="onecycle"
         "onecycle": warm up to ``learning_rate`` over the first 30% of the steps
         and anneal over the rest of ``max_epochs``
         (:class:`torch.optim.lr_scheduler.OneCycleLR`, stepped every batch).
+        "plateau": start at ``learning_rate`` and cut it fivefold whenever the
+        monitored loss (the validation target loss with early stopping, else
+        the training loss) has not improved by ``tol`` for 3 epochs
+        (:class:`torch.optim.lr_scheduler.ReduceLROnPlateau`): no horizon, so
+        with early stopping the data, not ``max_epochs``, ends training.
     target_weight : float or "auto", default=1.0
         Weight of the target column's loss relative to a feature column's.
         "auto": the square root of the number of feature columns, so that the
@@ -764,6 +781,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         d_ffn=32,
         dropout=0.1,
         norm_first=False,
+        n_ensemble=1,
         n_bins=10,
         categorical_features="auto",
         shared_vocabulary="auto",
@@ -793,6 +811,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
             d_ffn=d_ffn,
             dropout=dropout,
             norm_first=norm_first,
+            n_ensemble=n_ensemble,
             n_bins=n_bins,
             categorical_features=categorical_features,
             shared_vocabulary=shared_vocabulary,
@@ -939,7 +958,7 @@ class MoECBOWRegressor(RegressorMixin, _BaseMoECBOW):
     n_target_bins : int, default=10
         Quantile bins of the target; a target with fewer distinct values keeps
         one bin per value.
-    d_embedding, n_heads, n_layers, d_ffn, dropout, norm_first, n_bins, \
+    d_embedding, n_heads, n_layers, d_ffn, dropout, norm_first, n_ensemble, n_bins, \
 categorical_features, shared_vocabulary, handle_unknown, min_frequency, \
 max_categories, max_epochs, batch_size, \
 learning_rate_schedule, target_weight, label_smoothing, weight_decay, \
@@ -1005,6 +1024,7 @@ verbose
         d_ffn=32,
         dropout=0.1,
         norm_first=False,
+        n_ensemble=1,
         n_bins=10,
         categorical_features="auto",
         shared_vocabulary="auto",
@@ -1033,6 +1053,7 @@ verbose
             d_ffn=d_ffn,
             dropout=dropout,
             norm_first=norm_first,
+            n_ensemble=n_ensemble,
             n_bins=n_bins,
             categorical_features=categorical_features,
             shared_vocabulary=shared_vocabulary,

@@ -68,6 +68,7 @@ def column_log_proba(module, codes, column, *, n_heads):
     n_out = int(module.n_categories[column])
     out = np.empty((len(codes), n_out), dtype=np.float64)
     per_row = n_columns * n_columns * n_heads * len(module.blocks)
+    per_row *= module.n_members  # ensemble members side by side
 
     def log_proba(batch):
         logits = module(batch, columns=[column])[:, 0, offset : offset + n_out]
@@ -97,6 +98,7 @@ def leave_one_out_log_proba(module, codes, *, n_heads):
     n_columns = codes.shape[1]
     depth = n_columns if len(module.blocks) > 1 else 1  # deeper nets copy each row
     per_row = n_columns * (n_columns * n_heads * depth + module.n_tokens)
+    per_row *= module.n_members  # ensemble members side by side
     out = [np.empty((len(codes), n), dtype=np.float64) for n in counts]
 
     def log_proba(batch):

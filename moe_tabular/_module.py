@@ -60,6 +60,67 @@ class Dropout(nn.Dropout):
         return x * scale
 
 
+class MemberLinear(nn.Module):
+    """``n_members`` independent linear maps side by side.
+
+    Member ``m`` maps features ``[m * in_features, (m + 1) * in_features)``
+    of the input to outputs ``[m * out_features, (m + 1) * out_features)``,
+    all members in one batched product.
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer = MemberLinear(3, 2, n_members=4)
+    >>> layer.weight.shape, layer(torch.randn(5, 12)).shape
+    (torch.Size([4, 2, 3]), torch.Size([5, 8]))
+    """
+
+    def __init__(self, in_features: int, out_features: int, *, n_members: int):
+        super().__init__()
+        self.n_members = n_members
+        self.weight = nn.Parameter(torch.empty(n_members, out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(n_members, out_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        members = x.reshape(-1, self.n_members, self.weight.shape[2]).transpose(0, 1)
+        out = torch.baddbmm(self.bias[:, None], members, self.weight.transpose(1, 2))
+        return out.transpose(0, 1).reshape(*x.shape[:-1], -1)
+
+
+class MemberLayerNorm(nn.LayerNorm):
+    """LayerNorm over each member's own features (``n_members`` side by side).
+
+    Examples
+    --------
+    >>> import torch
+    >>> norm = MemberLayerNorm(4, n_members=2)
+    >>> out = norm(torch.randn(3, 8))
+    >>> bool(out[:, :4].mean(-1).abs().max() < 1e-5)
+    True
+    """
+
+    def __init__(self, d: int, *, n_members: int, eps: float = 1e-6):
+        super().__init__(n_members * d, eps=eps)
+        self.n_members = n_members
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        members = x.unflatten(-1, (self.n_members, -1))
+        normed = F.layer_norm(members, members.shape[-1:], eps=self.eps)
+        return torch.addcmul(self.bias, normed.flatten(-2), self.weight)
+
+
+def _linear(in_features, out_features, n_members):
+    if n_members == 1:
+        return nn.Linear(in_features, out_features)
+    return MemberLinear(in_features, out_features, n_members=n_members)
+
+
+def _layer_norm(d, n_members):
+    if n_members == 1:
+        return nn.LayerNorm(d, eps=1e-6)
+    return MemberLayerNorm(d, n_members=n_members)
+
+
 class _LeaveOneOutGates(torch.autograd.Function):
     """Gates of every masked variant of a row, from one score matrix.
 
@@ -110,9 +171,14 @@ class MixtureOfColumnExperts(nn.Module):
     Parameters
     ----------
     d_embedding : int
-        Size of the token and column embeddings.
+        Size of the token and column embeddings (of all members together).
     n_heads : int
-        Number of heads (stacked mixtures); must divide ``d_embedding``.
+        Number of heads (stacked mixtures; of all members together); must
+        divide ``d_embedding``.
+    n_members : int, default=1
+        Ensemble members side by side: each has its own projections
+        (:class:`MemberLinear`), member ``m`` owning heads ``[m * n_heads /
+        n_members, ...)``.
 
     Examples
     --------
@@ -123,15 +189,16 @@ class MixtureOfColumnExperts(nn.Module):
     (torch.Size([3, 5, 8]), torch.Size([3, 2, 5, 5]))
     """
 
-    def __init__(self, *, d_embedding: int, n_heads: int) -> None:
+    def __init__(self, *, d_embedding: int, n_heads: int, n_members: int = 1) -> None:
         super().__init__()
-        if d_embedding % n_heads:
+        if d_embedding % n_heads or n_heads % n_members:
             raise ValueError(f"{n_heads=} must divide {d_embedding=}.")
         self.n_heads = n_heads
-        self.query = nn.Linear(d_embedding, d_embedding)
-        self.key = nn.Linear(d_embedding, d_embedding)
-        self.value = nn.Linear(d_embedding, d_embedding)
-        self.out = nn.Linear(d_embedding, d_embedding)
+        d = d_embedding // n_members
+        self.query = _linear(d, d, n_members)
+        self.key = _linear(d, d, n_members)
+        self.value = _linear(d, d, n_members)
+        self.out = _linear(d, d, n_members)
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         # (..., L, d) -> (..., n_heads, L, d_head)
@@ -252,6 +319,9 @@ class AttentionBlock(nn.Module):
     dropout : float
     norm_first : bool
         False (the paper): LayerNorm after each residual; True: before.
+    n_members : int, default=1
+        Ensemble members side by side; ``d_embedding``, ``n_heads`` and
+        ``d_ffn`` are each member's.
     """
 
     def __init__(
@@ -262,14 +332,21 @@ class AttentionBlock(nn.Module):
         d_ffn: int,
         dropout: float,
         norm_first: bool,
+        n_members: int = 1,
     ) -> None:
         super().__init__()
-        self.experts = MixtureOfColumnExperts(d_embedding=d_embedding, n_heads=n_heads)
-        self.ffn = nn.Sequential(
-            nn.Linear(d_embedding, d_ffn), nn.ReLU(), nn.Linear(d_ffn, d_embedding)
+        self.experts = MixtureOfColumnExperts(
+            d_embedding=n_members * d_embedding,
+            n_heads=n_members * n_heads,
+            n_members=n_members,
         )
-        self.norm1 = nn.LayerNorm(d_embedding, eps=1e-6)
-        self.norm2 = nn.LayerNorm(d_embedding, eps=1e-6)
+        self.ffn = nn.Sequential(
+            _linear(d_embedding, d_ffn, n_members),
+            nn.ReLU(),
+            _linear(d_ffn, d_embedding, n_members),
+        )
+        self.norm1 = _layer_norm(d_embedding, n_members)
+        self.norm2 = _layer_norm(d_embedding, n_members)
         self.dropout = Dropout(dropout)
         self.norm_first = norm_first
 
@@ -292,6 +369,28 @@ class AttentionBlock(nn.Module):
             return x + self.dropout(self.ffn(self.norm2(x))), gates
         x = self.norm1(x)
         return self.norm2(x + self.dropout(self.ffn(x))), gates
+
+
+class MemberOutput(nn.Module):
+    """The output layer of ``n_members`` ensemble members: one per member.
+
+    ``weight`` (n_members, n_tokens, d) and ``bias`` (n_members, n_tokens);
+    member ``m`` reads features ``[m * d, (m + 1) * d)`` of its input.
+    """
+
+    def __init__(self, d: int, n_tokens: int, *, n_members: int) -> None:
+        super().__init__()
+        self.n_members = n_members
+        self.out_features = n_tokens
+        self.weight = nn.Parameter(torch.empty(n_members, n_tokens, d))
+        self.bias = nn.Parameter(torch.empty(n_members, n_tokens))
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(..., n_members * d) -> (n_members, ..., n_tokens)."""
+        members = hidden.unflatten(-1, (self.n_members, -1)).movedim(-2, 0)
+        flat = members.flatten(1, -2)  # (M, rows, d)
+        logits = torch.baddbmm(self.bias[:, None], flat, self.weight.transpose(1, 2))
+        return logits.view(*members.shape[:-1], -1)
 
 
 def token_layout(n_categories, shared):
@@ -361,6 +460,12 @@ class MaskedColumnAttention(nn.Module):
     d_ffn : int, default=5
     dropout : float, default=0.1
     norm_first : bool, default=False
+    n_members : int, default=1
+        Ensemble members trained side by side in one module and one batch
+        (each with its own weights, sizes as above): per-member projections
+        (:class:`MemberLinear`), LayerNorm and output.
+        Training reads each member's logits; prediction their mean
+        probability, and the gates their mean.
     generator : torch.Generator, default=None
         Draws the initial weights; torch's global generator when None.
 
@@ -397,9 +502,13 @@ class MaskedColumnAttention(nn.Module):
         d_ffn: int = 5,
         dropout: float = 0.1,
         norm_first: bool = False,
+        n_members: int = 1,
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
+        if n_members < 1:
+            raise ValueError(f"{n_members=} must be at least 1.")
+        self.n_members = n_members
         offsets_list, n_tokens = token_layout(n_categories, shared)
         offsets = torch.as_tensor(offsets_list, dtype=torch.long)
         counts = torch.as_tensor(list(map(int, n_categories)), dtype=torch.long)
@@ -439,8 +548,9 @@ class MaskedColumnAttention(nn.Module):
         own = generator is not None
         keep = torch.random.fork_rng(devices=[]) if own else nullcontext()
         with keep:
-            self.token_embedding = nn.Embedding(n_tokens, d_embedding)
-            self.column_embedding = nn.Parameter(torch.empty(n_columns, d_embedding))
+            width = n_members * d_embedding
+            self.token_embedding = nn.Embedding(n_tokens, width)
+            self.column_embedding = nn.Parameter(torch.empty(n_columns, width))
             self.blocks = nn.ModuleList(
                 AttentionBlock(
                     d_embedding=d_embedding,
@@ -448,13 +558,18 @@ class MaskedColumnAttention(nn.Module):
                     d_ffn=d_ffn,
                     dropout=dropout,
                     norm_first=norm_first,
+                    n_members=n_members,
                 )
                 for _ in range(n_layers)
             )
             self.final_norm = (
-                nn.LayerNorm(d_embedding, eps=1e-6) if norm_first else None
+                _layer_norm(d_embedding, n_members) if norm_first else None
             )
-            self.output = nn.Linear(d_embedding, n_tokens)
+            self.output = (
+                nn.Linear(d_embedding, n_tokens)
+                if n_members == 1
+                else MemberOutput(d_embedding, n_tokens, n_members=n_members)
+            )
         self.reset_parameters(generator)
 
     def tokens(self, codes):
@@ -476,9 +591,16 @@ class MaskedColumnAttention(nn.Module):
             Draws the weights; torch's global generator when None.
         """
         nn.init.uniform_(self.token_embedding.weight, -0.05, 0.05, generator=generator)
-        nn.init.xavier_uniform_(self.column_embedding, generator=generator)
+        for member in self.column_embedding.chunk(self.n_members, dim=1):
+            nn.init.xavier_uniform_(member, generator=generator)
         for module in self.modules():
-            if isinstance(module, nn.Linear):
+            if isinstance(module, MemberLinear | MemberOutput):
+                # glorot of each member's own (out, in) matrix
+                fan_out, fan_in = module.weight.shape[-2:]
+                bound = math.sqrt(6 / (fan_in + fan_out))
+                nn.init.uniform_(module.weight, -bound, bound, generator=generator)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Linear):
                 nn.init.xavier_uniform_(module.weight, generator=generator)
                 nn.init.zeros_(module.bias)
             elif isinstance(module, nn.LayerNorm):
@@ -489,6 +611,10 @@ class MaskedColumnAttention(nn.Module):
             hidden = self.final_norm(hidden)
         logits = self.output(hidden)
         mask = self.output_mask if columns is None else self.output_mask[columns]
+        if self.n_members > 1:
+            # the ensemble: log of the members' mean probability
+            log_p = torch.log_softmax(logits.masked_fill(~mask, float("-inf")), -1)
+            logits = torch.logsumexp(log_p, 0) - math.log(self.n_members)
         return logits.masked_fill(~mask, float("-inf"))
 
     def _column_logits(self, hidden):
@@ -501,6 +627,8 @@ class MaskedColumnAttention(nn.Module):
         # last dim.
         if self.final_norm is not None:
             hidden = self.final_norm(hidden)
+        if self.n_members > 1:
+            return self._member_column_logits(hidden)
         n_rows, n_columns, d_embedding = hidden.shape
         token_ids = self.column_tokens.T  # (K, L)
         if 2 * token_ids.shape[0] > self.output.out_features:
@@ -517,6 +645,19 @@ class MaskedColumnAttention(nn.Module):
             logits = logits + self.output.bias[token_ids][:, None]
         logits = logits.masked_fill(~self.column_valid.T[:, None], float("-inf"))
         return logits.permute(1, 2, 0)
+
+    def _member_column_logits(self, hidden):
+        # _column_logits of every member, members folded into the batch
+        # (member-major): (M * B, L, K), a view of a class-first tensor
+        n_rows, n_columns, _ = hidden.shape
+        token_ids = self.column_tokens.T  # (K, L)
+        members = hidden.unflatten(-1, (self.n_members, -1))  # (B, L, M, d)
+        weight = self.output.weight[:, self.column_tokens]  # (M, L, K, d)
+        logits = torch.einsum("mlkd,blmd->kmbl", weight, members)
+        bias = self.output.bias[:, token_ids]  # (M, K, L)
+        logits = logits + bias.transpose(0, 1)[:, :, None]
+        logits = logits.masked_fill(~self.column_valid.T[:, None, None], float("-inf"))
+        return logits.flatten(1, 2).permute(1, 2, 0)
 
     def set_generator(self, generator: torch.Generator | None) -> None:
         """Draw every dropout mask from ``generator`` (None: torch's global one).
@@ -557,6 +698,8 @@ class MaskedColumnAttention(nn.Module):
             last = depth == len(self.blocks) - 1
             queries = x[:, columns] if last and columns is not None else None
             x, gates = block(x, queries=queries)  # the last block: asked positions only
+            if self.n_members > 1:  # (B, M * H, Q, L) -> the members' mean
+                gates = gates.unflatten(1, (self.n_members, -1)).mean(1)
             all_gates.append(gates)
         logits = self._logits(x, columns)
         return (logits, all_gates) if return_gates else logits

@@ -108,7 +108,7 @@ class Trainer:
         As the estimators take them; resolved by :func:`resolve_budget`.
     learning_rate_floor : float
         Smallest "auto" learning rate.
-    learning_rate_schedule : {"constant", "onecycle"}
+    learning_rate_schedule : {"constant", "onecycle", "plateau"}
     target_weight, label_smoothing, weight_decay : float
     early_stopping : bool or "auto"
     validation_fraction, n_iter_no_change, tol

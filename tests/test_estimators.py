@@ -573,3 +573,28 @@ def test_missing_targets_warn_once_with_their_count(Estimator, frame_and_target)
         warnings.simplefilter("error", UserWarning)
         labelled = target_for(Estimator, target)
         Estimator(max_epochs=1, random_state=0).fit(frame, labelled)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_an_ensemble_fits_predicts_explains_saves_and_continues(
+    Estimator, frame_and_target, tmp_path
+):
+    frame, target = frame_and_target
+    y = target_for(Estimator, target)
+    weight = np.linspace(0.5, 2.0, len(frame))
+    model = Estimator(**{**FAST, "n_ensemble": 3}).fit(frame, y, sample_weight=weight)
+    assert model.module_.n_members == 3
+    single = Estimator(**FAST).fit(frame, y, sample_weight=weight)
+    assert model.score(frame, y) >= single.score(frame, y) - 0.1
+    if Estimator is MoECBOWClassifier:
+        np.testing.assert_allclose(model.predict_proba(frame).sum(1), 1.0)
+    # the lens reads the members' mean gates: the single model's shape
+    weights = model.expert_weights(frame)
+    assert weights.shape == single.expert_weights(frame).shape
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    assert np.isfinite(model.score_samples(frame)).all()
+    model.save(tmp_path)
+    loaded = Estimator.load(tmp_path)
+    np.testing.assert_array_equal(loaded.predict(frame), model.predict(frame))
+    model.partial_fit(frame, y)
+    assert model.n_iter_ == FAST["max_epochs"] + 1

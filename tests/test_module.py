@@ -225,3 +225,58 @@ def test_dropout_is_identity_in_eval_and_reproducible_under_a_seed():
     assert first.shape == x.shape
     assert torch.equal(Dropout(0.0).train()(x), x)
     assert not Dropout(1.0).train()(x).any()
+
+
+def one_member(ensemble, m, **params):
+    """Member ``m`` of an ensemble module as a module of its own."""
+    single = MaskedColumnAttention(**params)
+    d = single.column_embedding.shape[1]
+    width = slice(m * d, (m + 1) * d)
+    state = dict(ensemble.state_dict())
+    for name, part in ensemble.named_modules():
+        prefix = f"{name}." if name else ""
+        if isinstance(part, _module.MemberLinear | _module.MemberOutput):
+            for key in ("weight", "bias"):
+                state[prefix + key] = getattr(part, key)[m]
+        elif isinstance(part, _module.MemberLayerNorm):
+            for key in ("weight", "bias"):
+                state[prefix + key] = getattr(part, key)[width]
+    state["token_embedding.weight"] = ensemble.token_embedding.weight[:, width]
+    state["column_embedding"] = ensemble.column_embedding[:, width]
+    single.load_state_dict(state)
+    return single.eval()
+
+
+@pytest.mark.parametrize("n_layers, norm_first", [(1, False), (2, False), (1, True)])
+@pytest.mark.parametrize(
+    "layout", [LAYOUT, {"n_categories": [3] * 12, "shared": [True] * 12}]
+)
+def test_ensemble_members_are_independent_models_and_predict_their_mean(
+    layout, n_layers, norm_first
+):
+    params = {**layout, "d_embedding": 8, "n_heads": 2, "n_layers": n_layers}
+    params["norm_first"] = norm_first
+    ensemble = MaskedColumnAttention(n_members=3, **params).eval()
+    members = [one_member(ensemble, m, **params) for m in range(3)]
+    tokens = random_tokens(layout=layout)
+    # training: each member's own logits, members folded into the batch
+    folded = ensemble.leave_one_out_logits(tokens, by_column=True)
+    for m, member in enumerate(members):
+        expected = member.leave_one_out_logits(tokens, by_column=True)
+        torch.testing.assert_close(
+            folded[m * len(tokens) : (m + 1) * len(tokens)], expected
+        )
+    # prediction: the log of the members' mean probability; gates: their mean
+    masked = tokens.clone()
+    masked[:, 1] = MASK
+    logits, gates = ensemble(masked, return_gates=True)
+    member_runs = [member(masked, return_gates=True) for member in members]
+    log_p = torch.stack([torch.log_softmax(run[0], -1) for run in member_runs])
+    torch.testing.assert_close(
+        logits, torch.logsumexp(log_p, 0) - torch.log(torch.tensor(3.0))
+    )
+    for depth in range(n_layers):
+        mean = torch.stack([run[1][depth] for run in member_runs]).mean(0)
+        torch.testing.assert_close(gates[depth], mean)
+    # members start apart: their own draws
+    assert not torch.equal(members[0].output.weight, members[1].output.weight)
