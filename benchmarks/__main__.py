@@ -11,6 +11,7 @@ import sys
 COMMANDS = {
     "ood": ("bench_ood", "in- and out-of-distribution accuracy, paper suites"),
     "perf": ("bench_perf", "fit time and accuracy beside the peers; predict; memory"),
+    "budget": ("bench_budget", "training budgets on the simulation at any size"),
     "profile": ("bench_profile", "time and ops of one default training step"),
     "imputation": ("bench_imputation", "imputing missing cells"),
     "shift": ("bench_shift_score", "score_samples as an OOD detector (AUROC)"),
