@@ -7,11 +7,18 @@ paper's objective) without materialising ``n_rows x n_columns`` masked copies.
 """
 
 import math
+import time
 
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, LRScheduler, PassthroughScoring, ProgressBar
+from skorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    LRScheduler,
+    PassthroughScoring,
+    ProgressBar,
+)
 from skorch.dataset import ValidSplit
 from skorch.utils import to_tensor
 from torch.nn import functional as F
@@ -39,6 +46,26 @@ class WarmEarlyStopping(EarlyStopping):
         if len(net.history) <= self.warm_up_epochs:
             self.misses_ = -1  # a miss brings it back to 0: none is counted
         super().on_epoch_end(net, **kwargs)
+
+
+class TimeLimit(Callback):
+    """Stop training after the first epoch that ends ``max_time`` seconds in.
+
+    Raises :class:`KeyboardInterrupt` at the epoch's end, skorch's way of
+    ending a fit early (as :class:`~skorch.callbacks.EarlyStopping` does), so
+    the callbacks' ``on_train_end`` still runs: early stopping restores the
+    best epoch seen.
+    """
+
+    def __init__(self, max_time):
+        self.max_time = max_time
+
+    def on_train_begin(self, net, **kwargs):
+        self.start_ = time.monotonic()
+
+    def on_epoch_end(self, net, **kwargs):
+        if time.monotonic() - self.start_ >= self.max_time:
+            raise KeyboardInterrupt
 
 
 class BatchIterator:
@@ -221,6 +248,7 @@ def make_net(
     n_iter_no_change,
     tol,
     stratify,
+    max_time=None,
     device,
     random_state,
     generator,
@@ -229,7 +257,8 @@ def make_net(
     """The one place where our hyperparameters become skorch's.
 
     ``module`` is the initialised :class:`MaskedColumnAttention` to train;
-    ``generator`` (a :class:`torch.Generator`) draws the batch order.
+    ``generator`` (a :class:`torch.Generator`) draws the batch order;
+    ``max_time`` (seconds or None) ends training after the epoch that passes it.
     """
     callbacks = []
     train_split = None
@@ -275,6 +304,8 @@ def make_net(
                 step_every="epoch",
             )
         )
+    if max_time is not None:  # after early stopping, which scores the epoch first
+        callbacks.append(TimeLimit(max_time))
     if verbose > 0:
         callbacks.append(ProgressBar())
     return MaskedColumnNet(

@@ -84,6 +84,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_time": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -116,6 +117,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        max_time=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -144,6 +146,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.max_time = max_time
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -267,6 +270,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             validation_fraction=self.validation_fraction,
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,
+            max_time=self.max_time,
             device=resolve_device(self.device),
             verbose=self.verbose,
             random_state=self.random_state,
@@ -692,6 +696,12 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
         Smallest improvement of the validation target loss that counts.
+    max_time : float or None, default=None
+        A bound on training time, in seconds: training ends after the first
+        epoch that ends past it (the best epoch restored under early
+        stopping). Trades accuracy for time: the model keeps what it learned
+        by then, and under "onecycle" the rate may not have annealed yet.
+        None: no bound. :meth:`partial_fit` ignores it (one epoch a call).
     device : str or torch.device, default="cpu"
         Where to train and predict: anything :class:`torch.device` accepts
         ("cpu", "cuda", "cuda:1", "mps", ...) or "auto" (CUDA when available).
@@ -799,6 +809,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        max_time=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -829,6 +840,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            max_time=max_time,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -962,8 +974,8 @@ class MoECBOWRegressor(RegressorMixin, _BaseMoECBOW):
 categorical_features, shared_vocabulary, handle_unknown, min_frequency, \
 max_categories, max_epochs, batch_size, \
 learning_rate_schedule, target_weight, label_smoothing, weight_decay, \
-early_stopping, validation_fraction, n_iter_no_change, tol, device, random_state, \
-verbose
+early_stopping, validation_fraction, n_iter_no_change, tol, max_time, device, \
+random_state, verbose
         As in :class:`MoECBOWClassifier`.
     learning_rate : float or "auto", default="auto"
         As in :class:`MoECBOWClassifier`, except that "auto" is never below
@@ -1042,6 +1054,7 @@ verbose
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        max_time=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -1071,6 +1084,7 @@ verbose
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            max_time=max_time,
             device=device,
             random_state=random_state,
             verbose=verbose,

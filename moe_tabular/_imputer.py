@@ -35,13 +35,13 @@ class MoECBOWImputer(OneToOneFeatureMixin, TransformerMixin, _BaseMoECBOW):
 
     Parameters
     ----------
-    d_embedding, n_heads, n_layers, d_ffn, dropout, norm_first, n_bins, \
+    d_embedding, n_heads, n_layers, d_ffn, dropout, norm_first, n_ensemble, n_bins, \
 categorical_features, shared_vocabulary, handle_unknown, min_frequency, \
 max_categories, max_epochs, batch_size, \
 learning_rate, learning_rate_schedule, target_weight, label_smoothing, \
 weight_decay, \
-early_stopping, validation_fraction, n_iter_no_change, tol, device, random_state, \
-verbose
+early_stopping, validation_fraction, n_iter_no_change, tol, max_time, device, \
+random_state, verbose
         As in :class:`MoECBOWClassifier`.
 
     Attributes

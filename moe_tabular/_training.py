@@ -113,6 +113,8 @@ class Trainer:
     early_stopping : bool or "auto"
     validation_fraction, n_iter_no_change, tol
         Early stopping's settings.
+    max_time : float or None
+        Seconds after which :meth:`fit` ends at the epoch's end.
     device : torch.device
     verbose : int
     random_state : int, RandomState instance or None
@@ -142,6 +144,7 @@ class Trainer:
         validation_fraction,
         n_iter_no_change,
         tol,
+        max_time,
         device,
         verbose,
         random_state,
@@ -159,6 +162,7 @@ class Trainer:
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.max_time = max_time
         self.device = device
         self.verbose = verbose
         self.owner = owner
@@ -232,6 +236,7 @@ class Trainer:
             learning_rate_schedule=self.learning_rate_schedule,
             early_stopping=early_stopping,
             stratify=stratify,
+            max_time=self.max_time,
         )
         self._run(net, module, codes, target_codes, sample_weight)
         return _history_frame(net.history)

@@ -598,3 +598,18 @@ def test_an_ensemble_fits_predicts_explains_saves_and_continues(
     np.testing.assert_array_equal(loaded.predict(frame), model.predict(frame))
     model.partial_fit(frame, y)
     assert model.n_iter_ == FAST["max_epochs"] + 1
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_max_time_ends_training_after_the_epoch_that_passes_it(
+    Estimator, frame_and_target
+):
+    frame, target = frame_and_target
+    y = target_for(Estimator, target)
+    model = Estimator(**{**FAST, "max_time": 1e-9}).fit(frame, y)
+    assert model.n_iter_ == 1 == len(model.history_)
+    model.predict(frame)
+    bounded = Estimator(**{**FAST, "max_time": 3600}).fit(frame, y)
+    assert bounded.n_iter_ == FAST["max_epochs"]
+    with pytest.raises(InvalidParameterError, match="max_time"):
+        Estimator(max_time=0).fit(frame, y)
