@@ -173,8 +173,10 @@ class MaskedColumnNet(NeuralNet):
     ``X`` is a dict: ``codes`` (per-column codes, target column last) and
     optionally ``weight`` (row weights); ``y`` the target codes (used only to
     stratify the validation split). The loss is :func:`masked_column_loss`;
-    validation also records ``valid_target_loss``. skorch only trains: the
-    fitted estimator keeps the module and the history, not this net.
+    validation also records ``valid_target_loss`` and ``valid_target_error``
+    (the target's weighted share of wrong argmax predictions). skorch only
+    trains: the fitted estimator keeps the module and the history, not this
+    net.
     """
 
     def __init__(self, module, *args, target_weight=1.0, label_smoothing=0.0, **kwargs):
@@ -227,8 +229,13 @@ class MaskedColumnNet(NeuralNet):
             logits = torch.logsumexp(log_p, 0) - math.log(n_members)
         _, losses, counted = self._losses(logits, batch[0])
         target = counted[:, -1]
-        target_loss = (losses[:, -1] * target).sum() / target.sum().clamp_min(1e-12)
+        total = target.sum().clamp_min(1e-12)
+        target_loss = (losses[:, -1] * target).sum() / total
         self.history.record_batch("valid_target_loss", target_loss.item())
+        codes = to_tensor(batch[0]["codes"], device=self.device)[:, -1]
+        wrong = logits[:, -1].argmax(-1) != codes
+        target_error = (wrong.to(target.dtype) * target).sum() / total
+        self.history.record_batch("valid_target_error", target_error.item())
         return step
 
 
@@ -248,6 +255,7 @@ def make_net(
     n_iter_no_change,
     tol,
     stratify,
+    monitor="valid_target_loss",
     max_time=None,
     device,
     random_state,
@@ -258,7 +266,9 @@ def make_net(
 
     ``module`` is the initialised :class:`MaskedColumnAttention` to train;
     ``generator`` (a :class:`torch.Generator`) draws the batch order;
-    ``max_time`` (seconds or None) ends training after the epoch that passes it.
+    ``max_time`` (seconds or None) ends training after the epoch that passes it;
+    ``monitor`` is what early stopping (and "plateau") watch on the validation
+    rows: ``"valid_target_loss"`` or ``"valid_target_error"``.
     """
     callbacks = []
     train_split = None
@@ -268,8 +278,9 @@ def make_net(
         )
         callbacks += [
             PassthroughScoring(name="valid_target_loss", on_train=False),
+            PassthroughScoring(name="valid_target_error", on_train=False),
             WarmEarlyStopping(
-                monitor="valid_target_loss",
+                monitor=monitor,
                 patience=n_iter_no_change,
                 threshold=tol,
                 threshold_mode="abs",
@@ -296,7 +307,7 @@ def make_net(
         callbacks.append(
             LRScheduler(
                 torch.optim.lr_scheduler.ReduceLROnPlateau,
-                monitor="valid_target_loss" if early_stopping else "train_loss",
+                monitor=monitor if early_stopping else "train_loss",
                 factor=0.2,
                 patience=PLATEAU_PATIENCE,
                 threshold=tol,

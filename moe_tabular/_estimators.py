@@ -84,6 +84,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "scoring": [StrOptions({"loss", "accuracy"})],
         "max_time": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -117,6 +118,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        scoring="loss",
         max_time=None,
         device="cpu",
         random_state=None,
@@ -146,6 +148,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.scoring = scoring
         self.max_time = max_time
         self.device = device
         self.random_state = random_state
@@ -270,6 +273,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             validation_fraction=self.validation_fraction,
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,
+            scoring=self.scoring,
             max_time=self.max_time,
             device=resolve_device(self.device),
             verbose=self.verbose,
@@ -696,6 +700,12 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
         Smallest improvement of the validation target loss that counts.
+    scoring : {"loss", "accuracy"}, default="loss"
+        What early stopping watches on the validation rows: the target's
+        log-loss, or the accuracy of its most likely class (as
+        :class:`~sklearn.neural_network.MLPClassifier` does), which keeps
+        improving after the loss has turned as predictions grow confident.
+        The best epoch by this score is restored.
     max_time : float or None, default=None
         A bound on training time, in seconds: training ends after the first
         epoch that ends past it (the best epoch restored under early
@@ -809,6 +819,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        scoring="loss",
         max_time=None,
         device="cpu",
         random_state=None,
@@ -840,6 +851,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            scoring=scoring,
             max_time=max_time,
             device=device,
             random_state=random_state,
@@ -974,8 +986,8 @@ class MoECBOWRegressor(RegressorMixin, _BaseMoECBOW):
 categorical_features, shared_vocabulary, handle_unknown, min_frequency, \
 max_categories, max_epochs, batch_size, \
 learning_rate_schedule, target_weight, label_smoothing, weight_decay, \
-early_stopping, validation_fraction, n_iter_no_change, tol, max_time, device, \
-random_state, verbose
+early_stopping, validation_fraction, n_iter_no_change, tol, scoring, max_time, \
+device, random_state, verbose
         As in :class:`MoECBOWClassifier`.
     learning_rate : float or "auto", default="auto"
         As in :class:`MoECBOWClassifier`, except that "auto" is never below
@@ -1054,6 +1066,7 @@ random_state, verbose
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        scoring="loss",
         max_time=None,
         device="cpu",
         random_state=None,
@@ -1084,6 +1097,7 @@ random_state, verbose
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            scoring=scoring,
             max_time=max_time,
             device=device,
             random_state=random_state,

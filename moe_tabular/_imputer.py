@@ -40,8 +40,8 @@ categorical_features, shared_vocabulary, handle_unknown, min_frequency, \
 max_categories, max_epochs, batch_size, \
 learning_rate, learning_rate_schedule, target_weight, label_smoothing, \
 weight_decay, \
-early_stopping, validation_fraction, n_iter_no_change, tol, max_time, device, \
-random_state, verbose
+early_stopping, validation_fraction, n_iter_no_change, tol, scoring, max_time, \
+device, random_state, verbose
         As in :class:`MoECBOWClassifier`.
 
     Attributes

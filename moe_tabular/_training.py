@@ -28,6 +28,8 @@ LEARNING_RATE_PER_ROW = 1e-2 / 500
 AUTO_STEPS = 800
 AUTO_MAX_EPOCHS = 200
 AUTO_MIN_EPOCHS = 2
+# what early stopping watches on the validation rows, by ``scoring``
+MONITORS = {"loss": "valid_target_loss", "accuracy": "valid_target_error"}
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class Trainer:
     learning_rate_schedule : {"constant", "onecycle", "plateau"}
     target_weight, label_smoothing, weight_decay : float
     early_stopping : bool or "auto"
-    validation_fraction, n_iter_no_change, tol
+    validation_fraction, n_iter_no_change, tol, scoring
         Early stopping's settings.
     max_time : float or None
         Seconds after which :meth:`fit` ends at the epoch's end.
@@ -144,6 +146,7 @@ class Trainer:
         validation_fraction,
         n_iter_no_change,
         tol,
+        scoring,
         max_time,
         device,
         verbose,
@@ -162,6 +165,7 @@ class Trainer:
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.scoring = scoring
         self.max_time = max_time
         self.device = device
         self.verbose = verbose
@@ -236,6 +240,7 @@ class Trainer:
             learning_rate_schedule=self.learning_rate_schedule,
             early_stopping=early_stopping,
             stratify=stratify,
+            monitor=MONITORS[self.scoring],
             max_time=self.max_time,
         )
         self._run(net, module, codes, target_codes, sample_weight)

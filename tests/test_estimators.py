@@ -613,3 +613,26 @@ def test_max_time_ends_training_after_the_epoch_that_passes_it(
     assert bounded.n_iter_ == FAST["max_epochs"]
     with pytest.raises(InvalidParameterError, match="max_time"):
         Estimator(max_time=0).fit(frame, y)
+
+
+@pytest.mark.parametrize("scoring", ["loss", "accuracy"])
+def test_early_stopping_restores_the_best_epoch_by_its_scoring(scoring):
+    X = pd.DataFrame({"a": np.tile(np.arange(6.0), 50), "b": np.repeat([0, 1], 150)})
+    y = np.where(X["a"].to_numpy() > 2, "high", "low")
+    model = MoECBOWClassifier(
+        max_epochs=12,
+        early_stopping=True,
+        n_iter_no_change=3,
+        learning_rate_schedule="constant",
+        scoring=scoring,
+        random_state=0,
+    ).fit(X, y)
+    monitored = {"loss": "valid_target_loss", "accuracy": "valid_target_error"}
+    history = model.history_[monitored[scoring]]
+    assert {"valid_target_loss", "valid_target_error"} <= set(model.history_)
+    assert (
+        (model.history_["valid_target_error"] >= 0)
+        & (model.history_["valid_target_error"] <= 1)
+    ).all()
+    best = int(history.idxmin())
+    assert model.history_[f"{monitored[scoring]}_best"].iloc[best]
