@@ -647,10 +647,11 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         columns with thousands of categories. None: no cap.
     max_epochs : int or "auto", default="auto"
         Passes over the data; each masks every column of every row once.
-        "auto": as many passes as give 800 optimizer steps: 200 on tables of
-        up to 2,048 rows (where the defaults were tuned), fewer above (40 at
-        10,000 rows, 4 at 100,000), at least 2. Early stopping may end a fit
-        sooner.
+        "auto": 200 at every size (the paper's protocol), so that the
+        optimizer steps grow with the table (a fixed step budget stopped
+        larger tables learning early: ``benchmarks/results/budget-10k-d20``).
+        Early stopping (on above 10,000 rows under "auto") ends big fits
+        sooner; ``max_time`` bounds them.
     batch_size : int or "auto", default="auto"
         Rows per gradient step (each row yields one example per column).
         "auto": a quarter of the training rows, clipped to [32, 512], so small
@@ -659,8 +660,9 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         Adam's learning rate (the peak rate under "onecycle"). "auto": scaled
         linearly with the batch, 1e-2 per 500 rows (1e-2 on 2,000 rows, 1.2e-3
         on Auto MPG's 245), as measured best in ``benchmarks/results``. A small
-        table thus takes small steps: with far fewer than the default
-        ``max_epochs``, pass a larger rate.
+        table thus takes small steps; a fit of fewer than 800 optimizer steps
+        (a short ``max_epochs``) takes proportionally larger ones, at most
+        2e-2, so that the rate times the steps stays that of a full run.
     learning_rate_schedule : {"constant", "onecycle", "plateau"}, \
             default="onecycle"
         "onecycle": warm up to ``learning_rate`` over the first 30% of the steps
@@ -690,8 +692,9 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         Hold out ``validation_fraction`` of the rows and stop when the target
         column's validation loss has not improved by ``tol`` for
         ``n_iter_no_change`` epochs; the best weights are restored. Under
-        "onecycle" the epochs count only after the rate's warm-up (the first 30%
-        of ``max_epochs``). "auto" (as in
+        "onecycle" the epochs count only once the rate has annealed most of
+        the way (after 70% of ``max_epochs``): the validation score stalls
+        while the rate is high. "auto" (as in
         :class:`~sklearn.ensemble.HistGradientBoostingClassifier`) turns it on
         when there are more than 10,000 rows.
     validation_fraction : float, default=0.1

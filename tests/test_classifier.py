@@ -105,3 +105,13 @@ def test_single_class_is_rejected():
 def test_continuous_target_is_rejected():
     with pytest.raises(ValueError, match="Unknown label type"):
         MoECBOWClassifier().fit(np.zeros((6, 2)), np.linspace(0, 1, 6))
+
+
+def test_a_short_run_at_the_default_rate_learns_a_one_column_rule():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({f"x{j}": rng.normal(size=400) for j in range(4)})
+    X["c"] = rng.choice(list("abcd"), 400)
+    y = np.where(X["x0"] > 0, "yes", "no")
+    model = MoECBOWClassifier(max_epochs=15, random_state=0).fit(X[:200], y[:200])
+    assert model.learning_rate_ > 1e-2  # 60 steps: larger ones than a full run's
+    assert model.score(X[200:], y[200:]) > 0.9

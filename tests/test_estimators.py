@@ -223,33 +223,35 @@ def test_verbose_zero_prints_nothing_and_verbose_one_reports_epochs(
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize(
-    "batch_size, learning_rate, expected",
-    [
-        ("auto", "auto", 2e-5 * 60),  # 240 rows: "auto" batch = 60
-        (64, "auto", 2e-5 * 64),
-        (512, "auto", 2e-5 * 240),  # the batch is at most the table
-        (64, 0.05, 0.05),
-    ],
+    "max_epochs, batch_size, learning_rate",
+    [("auto", "auto", "auto"), (3, 64, "auto"), (200, 512, "auto"), (1, 64, 0.05)],
 )
-def test_auto_learning_rate_scales_with_the_batch(
-    Estimator, batch_size, learning_rate, expected, frame_and_target
+def test_the_estimators_resolve_their_budget_by_the_trainers_rules(
+    Estimator, max_epochs, batch_size, learning_rate, frame_and_target
 ):
+    from moe_tabular._training import resolve_budget
+
     frame, target = frame_and_target
-    assert len(frame) == 240
-    if Estimator is MoECBOWRegressor and learning_rate == "auto":
-        expected = max(expected, 2e-3)  # the regressor's floor (binds but at 512)
     model = Estimator(
-        max_epochs=1,
+        max_epochs=max_epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
+        max_time=1e-9,  # one epoch is enough to read the budget
         random_state=0,
     ).fit(frame, target_for(Estimator, target))
-    assert model.learning_rate_ == pytest.approx(expected)
-    assert model.batch_size_ == (60 if batch_size == "auto" else batch_size)
+    expected = resolve_budget(
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        max_epochs=max_epochs,
+        n_train_rows=len(frame),
+        learning_rate_floor=Estimator._auto_learning_rate_floor,
+    )
+    assert model.learning_rate_ == expected.learning_rate
+    assert model.batch_size_ == expected.batch_size
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
-@pytest.mark.parametrize(("schedule", "warm_up"), [("constant", 0), ("onecycle", 90)])
+@pytest.mark.parametrize(("schedule", "warm_up"), [("constant", 0), ("onecycle", 210)])
 def test_early_stopping_stops_when_target_loss_stalls(
     Estimator, schedule, warm_up, frame_and_target
 ):
@@ -268,7 +270,7 @@ def test_early_stopping_stops_when_target_loss_stalls(
     for epoch, loss in enumerate(history["valid_target_loss"], start=1):
         if loss < lowest - model.tol:
             best, lowest = epoch, loss
-    # 3 epochs without progress, counted after the rate's warm-up (30% of 300)
+    # 3 epochs without progress, counted once the rate has annealed (70% of 300)
     assert len(history) == max(best, warm_up) + 3
 
 
