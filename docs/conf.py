@@ -242,6 +242,11 @@ def write_api_tables():
 _TABLE_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 
 
+def _unquoted(line):
+    """``line`` without a Markdown quote marker (``> ``)."""
+    return re.sub(r"^>\s?", "", line)
+
+
 def _cells(line):
     return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
@@ -255,7 +260,9 @@ def markdown_to_rst(text):
     """The subset of Markdown that benchmark result files use, as rst.
 
     Headings become rubrics, pipe tables list-tables, fenced code literal
-    blocks; other lines (paragraphs, lists) are the same in both languages.
+    blocks; other lines (paragraphs, lists) are the same in both languages. A
+    table inside a quoted note (``> | a | b |``) is a table too, and an empty
+    quote line (``>``) a paragraph break.
     """
     out, lines, i = [], text.splitlines(), 0
     while i < len(lines):
@@ -272,15 +279,18 @@ def markdown_to_rst(text):
                 i += 1
             out.append("")
             i += 1
+        elif line.strip() == ">":
+            out.append("")
+            i += 1
         elif (
-            line.lstrip().startswith("|")
+            _unquoted(line).lstrip().startswith("|")
             and i + 1 < len(lines)
-            and _TABLE_SEPARATOR.match(lines[i + 1].strip())
+            and _TABLE_SEPARATOR.match(_unquoted(lines[i + 1]).strip())
         ):
-            rows = [_cells(line)]
+            rows = [_cells(_unquoted(line))]
             i += 2
-            while i < len(lines) and lines[i].lstrip().startswith("|"):
-                rows.append(_cells(lines[i]))
+            while i < len(lines) and _unquoted(lines[i]).lstrip().startswith("|"):
+                rows.append(_cells(_unquoted(lines[i])))
                 i += 1
             width = len(rows[0])
             out += [".. list-table::", "   :header-rows: 1", "   :class: benchmark", ""]
