@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import _common
+from moe_tabular.ood._peers import make_peer
 
 RESULT_TAG = "@@bench_perf-result@@"
 SEED = 4951  # PAPER_SEEDS[0]
@@ -36,25 +37,10 @@ LABELS = {
     "realmlp": "RealMLP-TD (pytabkit)",
     "tabm": "TabM-D (pytabkit)",
 }
-# optional peers -> the module they need
-PACKAGES = {
-    "catboost": "catboost",
-    "lightgbm": "lightgbm",
-    "realmlp": "pytabkit",
-    "tabm": "pytabkit",
-}
 TORCH_MODELS = ("ours", "paper", "realmlp", "tabm")
 # deep peers whose default fit runs a fixed number of epochs (so that a timed
 # slice extrapolates): RealMLP-TD trains 256 epochs and keeps the best one
 FIXED_EPOCHS = {"realmlp": 256}
-
-
-def missing_package(model):
-    """The package an optional model needs and lacks here, else None."""
-    module = PACKAGES.get(model)
-    if module is None or importlib.util.find_spec(module) is not None:
-        return None
-    return module
 
 
 # ----------------------------------------------------------------------------
@@ -222,52 +208,23 @@ def _fit_histgb(spec, X, y):
     }
 
 
-def _fit_catboost(spec, X, y):
-    from catboost import CatBoostClassifier
+def _peer(spec, **params):
+    """The peer of ``spec`` as the registry builds it, on the frame as it is."""
+    threads = spec.get("threads") or None  # None: the package's default
+    return make_peer(spec["model"], seed=spec["seed"], n_threads=threads, **params)
 
-    model = CatBoostClassifier(
-        random_seed=spec["seed"],
-        thread_count=spec.get("threads") or -1,
-        verbose=0,
-        allow_writing_files=False,
-    )
+
+def _fit_boosting(spec, X, y):
+    model = _peer(spec)
     fit_s, fit_cpu_s = _timed_fit(model, X, y)
+    n_iter = model.tree_count_ if spec["model"] == "catboost" else model.n_iter_
     return model, {
         "fit_s": fit_s,
         "fit_cpu_s": fit_cpu_s,
         "fit_est_s": fit_s,
-        "n_iter": int(model.tree_count_),
+        "n_iter": int(n_iter),
         "extrapolated": False,
     }
-
-
-def _fit_lightgbm(spec, X, y):
-    from lightgbm import LGBMClassifier
-
-    model = LGBMClassifier(
-        random_state=spec["seed"], n_jobs=spec.get("threads") or None, verbose=-1
-    )
-    fit_s, fit_cpu_s = _timed_fit(model, X, y)
-    return model, {
-        "fit_s": fit_s,
-        "fit_cpu_s": fit_cpu_s,
-        "fit_est_s": fit_s,
-        "n_iter": int(model.n_iter_),
-        "extrapolated": False,
-    }
-
-
-def _pytabkit(spec, **params):
-    from pytabkit import RealMLP_TD_Classifier, TabM_D_Classifier
-
-    Peer = RealMLP_TD_Classifier if spec["model"] == "realmlp" else TabM_D_Classifier
-    return Peer(
-        device="cpu",
-        random_state=spec["seed"],
-        n_threads=spec.get("threads") or os.cpu_count(),
-        verbosity=0,
-        **params,
-    )
 
 
 def _fit_deep_peer(spec, X, y):
@@ -281,12 +238,12 @@ def _fit_deep_peer(spec, X, y):
         warnings.simplefilter("ignore", FutureWarning)  # pytorch-lightning's own
         if not spec.get("probe_epochs"):
             epochs = {"n_epochs": spec["n_epochs"]} if spec.get("n_epochs") else {}
-            model = _pytabkit(spec, **epochs)
+            model = _peer(spec, **epochs)
             fit_s, fit_cpu_s = _timed_fit(model, X, y)
             info = {"fit_s": fit_s, "fit_cpu_s": fit_cpu_s, "fit_est_s": fit_s}
             return model, {**info, **epochs, "extrapolated": False}
-        one_s, _ = _timed_fit(_pytabkit(spec, n_epochs=1), X, y)
-        model = _pytabkit(spec, n_epochs=2)
+        one_s, _ = _timed_fit(_peer(spec, n_epochs=1), X, y)
+        model = _peer(spec, n_epochs=2)
         two_s, two_cpu_s = _timed_fit(model, X, y)
     epoch_s = max(two_s - one_s, 0.0)
     overhead_s = max(one_s - epoch_s, 0.0)
@@ -307,8 +264,8 @@ FITS = {
     "ours": _fit_ours,
     "paper": _fit_paper,
     "histgb": _fit_histgb,
-    "catboost": _fit_catboost,
-    "lightgbm": _fit_lightgbm,
+    "catboost": _fit_boosting,
+    "lightgbm": _fit_boosting,
     "realmlp": _fit_deep_peer,
     "tabm": _fit_deep_peer,
 }

@@ -50,6 +50,7 @@ from pathlib import Path
 from benchmarks import _common
 from benchmarks import _perf_measure as measure
 from benchmarks import _perf_report as report
+from moe_tabular.ood._peers import missing_package
 
 DEFAULT_MODELS = ("ours", "histgb", "catboost", "realmlp")
 NOT_RUN_ABOVE = ("tabm",)  # early-stopped deep peers: no timed slice extrapolates
@@ -195,7 +196,7 @@ def _resolve(args):
     wanted = list(args.models or DEFAULT_MODELS)
     if "ours" not in wanted:
         wanted.insert(0, "ours")
-    absent = {m: measure.missing_package(m) for m in wanted}
+    absent = {m: missing_package(m) for m in wanted}
     args.models = [m for m in wanted if absent[m] is None]
     return {m: package for m, package in absent.items() if package}
 

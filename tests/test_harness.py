@@ -116,12 +116,12 @@ def test_optional_models_follow_pytorch_tabular():
 
 @pytest.mark.parametrize("model", sorted(OPTIONAL_BASELINES))
 def test_an_absent_optional_package_is_named(model, monkeypatch):
-    from moe_tabular.ood import _baselines
+    from moe_tabular.ood import _peers
 
     module, package = OPTIONAL_BASELINES[model]
-    real_find_spec = _baselines.importlib.util.find_spec
+    real_find_spec = _peers.importlib.util.find_spec
     monkeypatch.setattr(
-        _baselines.importlib.util,
+        _peers.importlib.util,
         "find_spec",
         lambda name: None if name == module else real_find_spec(name),
     )
@@ -769,10 +769,27 @@ def test_perf_child_measures_one_model_in_this_process(tmp_path):
     assert result["fit_est_s"] == result["fit_s"] > 0 and not result["extrapolated"]
     assert 0 <= result["accuracy"] <= 1 and len(result["predict_times_s"]) == 2
     assert result["peak_rss_mb"] >= result["peak_rss_fit_mb"] > 0
-    assert measure.missing_package("histgb") is None
     ours = measure.measure({"model": "ours", "data": path, "seed": 0, "max_epochs": 2})
     assert ours["epochs"] == 2 and ours["torch_threads"] >= 1  # max_epochs capped
     assert ours["fit_s"] > 0 and ours["warmup_s"] >= 0  # torch's warm-up apart
+
+
+@pytest.mark.parametrize("model", ["catboost", "lightgbm"])
+def test_one_registry_builds_the_peers_of_the_harness_and_of_perf(model):
+    from benchmarks import _perf_measure as measure
+    from moe_tabular.ood._peers import PEERS
+
+    pytest.importorskip(PEERS[model][0])  # optional extras
+    harness = make_model(model, make_task("auto-mpg", seed=0), seed=3)
+    perf = measure._peer({"model": model, "seed": 3, "threads": None})
+    assert type(harness[-1]) is type(perf)  # perf: no frame, binned numbers as given
+    threads = {"catboost": "thread_count", "lightgbm": "n_jobs"}[model]
+    assert harness[-1].get_params()[threads] == 1  # the harness: one thread a run
+    assert perf.get_params().get(threads) in (-1, None)  # perf: the default
+    skip = (threads, "cat_features")
+    assert {k: v for k, v in harness[-1].get_params().items() if k not in skip} == {
+        k: v for k, v in perf.get_params().items() if k not in skip
+    }
 
 
 def _perf_result(model, fit_s, *, extrapolated=False, **extra):
