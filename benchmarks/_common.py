@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from scipy import stats
 
@@ -100,26 +99,6 @@ def add_run_options(parser, default_out):
         help=f"Markdown results file (default {default_out.relative_to(ROOT)}; "
         "--quick writes nothing unless given)",
     )
-
-
-def read_runs(paths):
-    """The runs.csv files of earlier ``ood`` commands, as one table.
-
-    Exits with a message when a file is missing or a (dataset, model, seed) run
-    appears twice (it would count twice in every mean).
-    """
-    missing = [str(path) for path in paths if not Path(path).is_file()]
-    if missing:
-        raise SystemExit(f"no such runs.csv: {', '.join(missing)}")
-    runs = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
-    repeated = runs.duplicated(["dataset", "model", "seed"], keep=False)
-    if repeated.any():
-        shown = runs.loc[repeated, ["dataset", "model", "seed"]].drop_duplicates()
-        raise SystemExit(
-            "these (dataset, model, seed) runs appear more than once:\n"
-            + shown.head(10).to_string(index=False)
-        )
-    return runs
 
 
 def command_line(argv, prog):
