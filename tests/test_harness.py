@@ -735,7 +735,7 @@ def test_published_simulation_numbers():
 # -- command line ----------------------------------------------------------------
 def test_cli_help(capsys):
     from benchmarks import __main__ as dispatcher
-    from benchmarks import bench_ood
+    from benchmarks.ood import run as bench_ood
 
     with pytest.raises(SystemExit) as exit_:
         bench_ood.main(["--help"])
@@ -745,7 +745,7 @@ def test_cli_help(capsys):
                    "--data-dir", "--quick", "--out", "--param"):  # fmt: skip
         assert option in out
     assert "--protocol" in out
-    from benchmarks import bench_perf
+    from benchmarks.perf import run as bench_perf
 
     with pytest.raises(SystemExit):
         bench_perf.main(["--help"])
@@ -757,9 +757,9 @@ def test_cli_help(capsys):
 
 
 def test_perf_child_measures_one_model_in_this_process(tmp_path):
-    from benchmarks import _perf_measure as measure
+    from benchmarks.perf import children, measure
 
-    path = measure.write_data(tmp_path, "tiny", n_train=300, n_test=200, n_features=4)
+    path = children.write_data(tmp_path, "tiny", n_train=300, n_test=200, n_features=4)
     spec = {"model": "histgb", "data": path, "seed": 0, "score": True}
     spec |= {"predict": True, "predict_repeats": 2}
     result = measure.measure(spec)
@@ -776,7 +776,7 @@ def test_perf_child_measures_one_model_in_this_process(tmp_path):
 
 @pytest.mark.parametrize("model", ["catboost", "lightgbm"])
 def test_one_registry_builds_the_peers_of_the_harness_and_of_perf(model):
-    from benchmarks import _perf_measure as measure
+    from benchmarks.perf import measure
     from moe_tabular.ood._peers import PEERS
 
     pytest.importorskip(PEERS[model][0])  # optional extras
@@ -805,7 +805,7 @@ def _perf_result(model, fit_s, *, extrapolated=False, **extra):
 def test_perf_report_reads_targets_off_the_results(tmp_path):
     import argparse
 
-    from benchmarks import _perf_report as report
+    from benchmarks.perf import report
 
     args = argparse.Namespace(
         headline_n=2000, predict_rows=1000, predict_repeats=1, sizes=[1000, 10_000],
@@ -866,7 +866,7 @@ def test_cli_profile_times_steps_and_lists_ops(capsys):
 
 
 def test_paper_table_reads_runs_outside_the_repository(tmp_path):
-    from benchmarks import bench_paper_table
+    from benchmarks.paper import table as bench_paper_table
 
     rows = run_suite(
         "quick", datasets=["sim-1-0.1-0"], models=["moe"], seeds=[4951], params=TINY
@@ -881,7 +881,7 @@ def test_paper_table_reads_runs_outside_the_repository(tmp_path):
 
 
 def test_cli_tiny_run_writes_csv_markdown_and_png(tmp_path, capsys):
-    from benchmarks import bench_ood
+    from benchmarks.ood import run as bench_ood
 
     code = bench_ood.main([
         "--datasets", "auto-mpg", "--models", "moe,logreg", "--seeds", "1",
@@ -904,7 +904,7 @@ def test_cli_tiny_run_writes_csv_markdown_and_png(tmp_path, capsys):
 def test_cli_resume_runs_only_what_an_interrupted_command_left(
     tmp_path, capsys, counted_runs
 ):
-    from benchmarks import bench_ood
+    from benchmarks.ood import run as bench_ood
 
     argv = ["--datasets", "auto-mpg", "--models", "logreg", "--n-jobs", "1",
             "--data-dir", str(DATA_DIR), "--no-progress",
@@ -936,7 +936,7 @@ def test_cli_resume_runs_only_what_an_interrupted_command_left(
 
 
 def test_cli_merge_joins_runs_and_refuses_repeats(tmp_path, capsys):
-    from benchmarks import bench_ood
+    from benchmarks.ood import run as bench_ood
 
     for seed in (1, 2):
         assert bench_ood.main([
@@ -960,7 +960,7 @@ def test_cli_merge_joins_runs_and_refuses_repeats(tmp_path, capsys):
 
 
 def test_regression_benchmark_writes_its_runs_and_summary(tmp_path, capsys):
-    from benchmarks import bench_regression
+    from benchmarks.regression import run as bench_regression
 
     out = tmp_path / "regression"
     code = bench_regression.main(
@@ -977,7 +977,9 @@ def test_regression_benchmark_writes_its_runs_and_summary(tmp_path, capsys):
 def test_benchmark_commands_share_one_config_spelling():
     import argparse
 
-    from benchmarks import _common, bench_ood, bench_regression
+    from benchmarks import _common
+    from benchmarks.ood import run as bench_ood
+    from benchmarks.regression import run as bench_regression
 
     name, params = _common.moe_config("tw=default,target_weight=auto, max_epochs=3")
     assert name == "tw" and params == {"target_weight": "auto", "max_epochs": 3}
@@ -992,7 +994,7 @@ def test_benchmark_commands_share_one_config_spelling():
 
 
 def test_paper_table_paper_test_pools_the_paired_runs():
-    from benchmarks import bench_paper_table
+    from benchmarks.paper import table as bench_paper_table
 
     per_seed = bench_paper_table.load_published_per_seed()
     rows = []
@@ -1037,7 +1039,7 @@ def _paired_files(tmp_path, a, b):
 
 
 def test_paired_refuses_pairs_whose_split_differs(tmp_path):
-    from benchmarks import bench_paired
+    from benchmarks.ood import paired as bench_paired
 
     a = _paired_runs({"t1": 0.0, "t2": 0.0})
     b = _paired_runs({"t1": 0.01, "t2": 0.02}, n_train=245).assign(n_id=0)
@@ -1057,7 +1059,7 @@ def test_paired_refuses_pairs_whose_split_differs(tmp_path):
 
 
 def test_paired_refuses_a_run_twice_on_one_side(tmp_path):
-    from benchmarks import bench_paired
+    from benchmarks.ood import paired as bench_paired
 
     a = _paired_runs({"t1": 0.0})
     b = pd.concat([_paired_runs({"t1": 0.01}), _paired_runs({"t1": 0.02}).head(1)])
@@ -1067,7 +1069,7 @@ def test_paired_refuses_a_run_twice_on_one_side(tmp_path):
 
 
 def test_paired_warns_when_an_old_file_does_not_record_the_split(tmp_path, capsys):
-    from benchmarks import bench_paired
+    from benchmarks.ood import paired as bench_paired
 
     a = _paired_runs({"t1": 0.0}).drop(columns=["n_id", "n_ood"])
     b = _paired_runs({"t1": 0.01})
@@ -1081,7 +1083,7 @@ def test_paired_headline_is_a_test_across_tables_beside_the_pooled_one(
 ):
     from scipy import stats
 
-    from benchmarks import bench_paired
+    from benchmarks.ood import paired as bench_paired
 
     shifts = {"t1": 0.01, "t2": 0.03, "t3": -0.005, "t4": 0.02}
     a, b = _paired_runs(dict.fromkeys(shifts, 0.0)), _paired_runs(shifts)

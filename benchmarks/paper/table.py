@@ -191,4 +191,4 @@ def main(argv=None, *, prog="python -m benchmarks paper-table"):
 
 
 if __name__ == "__main__":
-    sys.exit(main(prog="python benchmarks/bench_paper_table.py"))
+    sys.exit(main())

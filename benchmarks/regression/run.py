@@ -61,10 +61,7 @@ from pathlib import Path
 
 import pandas as pd
 
-try:
-    from . import _common
-except ImportError:  # run as a script: python benchmarks/<this file>
-    import _common
+from benchmarks import _common
 
 DEFAULT_OUT = _common.ROOT / "benchmarks" / "results" / "regression"
 N_FOLDS = 5
