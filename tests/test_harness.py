@@ -1068,6 +1068,18 @@ def test_paired_refuses_a_run_twice_on_one_side(tmp_path):
     assert "t1" in str(e.value) and "b.csv" in str(e.value)
 
 
+def test_read_runs_is_the_one_rule_on_repeated_runs(tmp_path):
+    from benchmarks.runs import join_runs, read_runs
+
+    runs = _paired_runs({"t1": 0.0}).assign(fold=0)
+    a, b = _paired_files(tmp_path, runs, runs.assign(fold=1))
+    assert len(read_runs(a)) == 3 and len(join_runs([a, b])) == 6  # folds differ
+    with pytest.raises(ValueError, match=r"3 \(dataset, seed, fold\) runs appear"):
+        join_runs([a, a])
+    with pytest.raises(FileNotFoundError, match="no such runs.csv"):
+        read_runs(tmp_path / "none.csv")
+
+
 def test_paired_warns_when_an_old_file_does_not_record_the_split(tmp_path, capsys):
     from benchmarks.ood import paired as bench_paired
 
