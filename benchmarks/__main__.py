@@ -1,25 +1,26 @@
 """``python -m benchmarks <command> [options]``: run one benchmark.
 
-Commands map to ``benchmarks/bench_<name>.py`` modules, each exposing
-``main(argv, *, prog)``; ``python -m benchmarks <command> --help`` lists its
-options.
+Commands map to modules in the folders of ``benchmarks/`` by concern (``ood/``,
+``perf/``, ``lens/``, ``paper/``, ``regression/``), each a thin argparse program
+exposing ``main(argv, *, prog)``; ``python -m benchmarks <command> --help``
+lists its options.
 """
 
 import importlib
 import sys
 
 COMMANDS = {
-    "ood": ("bench_ood", "in- and out-of-distribution accuracy, paper suites"),
-    "perf": ("bench_perf", "fit time and accuracy beside the peers; predict; memory"),
-    "budget": ("bench_budget", "training budgets on the simulation at any size"),
-    "profile": ("bench_profile", "time and ops of one default training step"),
-    "imputation": ("bench_imputation", "imputing missing cells"),
-    "shift": ("bench_shift_score", "score_samples as an OOD detector (AUROC)"),
-    "paper-table": ("bench_paper_table", "ood runs beside the published numbers"),
-    "paired": ("bench_paired", "two runs.csv configurations, paired by seed"),
-    "predict-memory": ("bench_predict_memory", "peak RSS of predict as rows grow"),
+    "ood": ("ood.run", "in- and out-of-distribution accuracy, paper suites"),
+    "perf": ("perf.run", "fit time and accuracy beside the peers; predict; memory"),
+    "budget": ("perf.budget", "training budgets on the simulation at any size"),
+    "profile": ("perf.step_profile", "time and ops of one default training step"),
+    "imputation": ("lens.imputation", "imputing missing cells"),
+    "shift": ("lens.shift_score", "score_samples as an OOD detector (AUROC)"),
+    "paper-table": ("paper.table", "ood runs beside the published numbers"),
+    "paired": ("ood.paired", "two runs.csv configurations, paired by seed"),
+    "predict-memory": ("perf.predict_memory", "peak RSS of predict as rows grow"),
     "regression": (
-        "bench_regression",
+        "regression.run",
         "cross-validated R^2 of the regressor on offline tables",
     ),
 }
@@ -27,7 +28,7 @@ COMMANDS = {
 
 def _usage():
     lines = ["usage: python -m benchmarks <command> [options]", "", "commands:"]
-    lines += [f"  {name:<11} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<14} {help_}" for name, (_, help_) in COMMANDS.items()]
     lines.append("\nRun 'python -m benchmarks <command> --help' for its options.")
     return "\n".join(lines)
 

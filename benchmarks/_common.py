@@ -1,26 +1,13 @@
-"""What the lens benchmarks (imputation, shift score) share: MoE settings, options."""
+"""What the benchmark commands share: options, the paired test, the command line."""
 
 import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import torch
 from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
-SUMMARY_KEYS = (
-    "d_embedding",
-    "n_heads",
-    "n_layers",
-    "d_ffn",
-    "shared_vocabulary",
-    "batch_size",
-    "learning_rate",
-    "learning_rate_schedule",
-    "max_epochs",
-)
 
 
 def split_list(text):
@@ -62,17 +49,6 @@ def moe_config(text):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def moe_params(seed, epochs):
-    """The estimators' defaults, but ``random_state`` and (if given) ``max_epochs``."""
-    return {"random_state": seed, **({"max_epochs": epochs} if epochs else {})}
-
-
-def moe_summary(Estimator, epochs):
-    """The MoE hyperparameters that matter here, as ``key=value`` text."""
-    params = Estimator(**moe_params(0, epochs)).get_params()
-    return ", ".join(f"{key}={params[key]!r}" for key in SUMMARY_KEYS)
-
-
 def make_parser(prog, description):
     """An argparse parser that shows the module docstring as its description."""
     return argparse.ArgumentParser(
@@ -80,46 +56,6 @@ def make_parser(prog, description):
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-
-
-def add_run_options(parser, default_out):
-    """``--max-epochs``, ``--threads`` and ``--out``, as every lens benchmark has."""
-    parser.add_argument(
-        "--max-epochs",
-        type=int,
-        default=None,
-        help="max_epochs of the MoE models (default: the estimators' default)",
-    )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: torch's)"
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help=f"Markdown results file (default {default_out.relative_to(ROOT)}; "
-        "--quick writes nothing unless given)",
-    )
-
-
-def read_runs(paths):
-    """The runs.csv files of earlier ``ood`` commands, as one table.
-
-    Exits with a message when a file is missing or a (dataset, model, seed) run
-    appears twice (it would count twice in every mean).
-    """
-    missing = [str(path) for path in paths if not Path(path).is_file()]
-    if missing:
-        raise SystemExit(f"no such runs.csv: {', '.join(missing)}")
-    runs = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
-    repeated = runs.duplicated(["dataset", "model", "seed"], keep=False)
-    if repeated.any():
-        shown = runs.loc[repeated, ["dataset", "model", "seed"]].drop_duplicates()
-        raise SystemExit(
-            "these (dataset, model, seed) runs appear more than once:\n"
-            + shown.head(10).to_string(index=False)
-        )
-    return runs
 
 
 def command_line(argv, prog):
@@ -130,6 +66,8 @@ def command_line(argv, prog):
 def begin_run(args, argv, prog):
     """Apply ``--threads``; return the command line to quote in the results."""
     if args.threads:
+        import torch
+
         torch.set_num_threads(args.threads)
     return command_line(argv, prog)
 

@@ -88,7 +88,7 @@ for column in ["cylinders", "horsepower"]:
 # European and Japanese cars have a long tail of low scores, but most of them
 # look like small American cars, so the separation is modest (AUROC about
 # 0.6). The score sees how the cells of a row fit together; a value beyond the
-# training range only lands in an end bin. ``benchmarks/bench_shift_score.py``
+# training range only lands in an end bin. ``benchmarks/lens/shift_score.py``
 # compares it with :class:`~sklearn.ensemble.IsolationForest`: on this shift
 # (smaller, lighter cars) the forest on raw values does better, while on the
 # paper's correlation shift, where the columns stop going together, the

@@ -10,7 +10,7 @@ column ``i``; heads stack mixtures, layers mix them. This module imports torch o
 """
 
 import math
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import torch
 from torch import nn
@@ -22,6 +22,48 @@ N_RESERVED = 3  # MASK, MISSING, UNKNOWN sit just before each column's categorie
 # (python -m benchmarks profile --layout ...: level at 8 columns, head-first
 # 18-38% faster per step from 10 to 48 columns, 38% slower at 6)
 _HEAD_FIRST_COLUMNS = 9
+_forced_layout = None  # set only inside forced_scores_layout()
+
+
+def scores_layout(n_columns: int) -> str:
+    """The layout of the leave-one-out scores for ``n_columns`` (target included).
+
+    ``"head-first"`` from ``_HEAD_FIRST_COLUMNS`` columns on, else
+    ``"column-first"``; inside :func:`forced_scores_layout`, the layout it forces.
+
+    Examples
+    --------
+    >>> scores_layout(6), scores_layout(21)
+    ('column-first', 'head-first')
+    """
+    if _forced_layout is not None:
+        return _forced_layout
+    return "head-first" if n_columns >= _HEAD_FIRST_COLUMNS else "column-first"
+
+
+@contextmanager
+def forced_scores_layout(layout: str):
+    """Lay out every module's leave-one-out scores as ``layout`` inside the block.
+
+    For profiling both layouts at one commit (``python -m benchmarks profile
+    --layout``); ``"auto"`` keeps the choice by the number of columns.
+
+    Examples
+    --------
+    >>> with forced_scores_layout("head-first"):
+    ...     scores_layout(6)
+    'head-first'
+    >>> scores_layout(6)
+    'column-first'
+    """
+    global _forced_layout
+    if layout not in ("auto", "column-first", "head-first"):
+        raise ValueError(f"layout must be auto, column-first or head-first; {layout=}")
+    previous, _forced_layout = _forced_layout, None if layout == "auto" else layout
+    try:
+        yield
+    finally:
+        _forced_layout = previous
 
 
 class Dropout(nn.Dropout):
@@ -257,7 +299,7 @@ class MixtureOfColumnExperts(nn.Module):
         pad = pad if 2 * pad <= d_head and context.device.type == "cpu" else 0
         # two layouts of the same product; which is faster on CPU depends on L
         # (``python -m benchmarks profile --features N --layout ...`` times each)
-        head_first = n_columns >= _HEAD_FIRST_COLUMNS
+        head_first = scores_layout(n_columns) == "head-first"
         layout = self._head_first if head_first else self._column_first
         mixed, gates = layout(q, k_masked, v_masked, v, context, pad)
         return self.out(mixed), gates

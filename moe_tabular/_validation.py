@@ -66,7 +66,7 @@ def check_frame_columns(X):
     # sklearn's checks and messages need one row of a frame, not all of them:
     # turning a whole mixed frame into one object array costs about half a
     # kilobyte a row, and the tokenizer checks every value of every column
-    # itself (benchmarks/bench_predict_memory.py)
+    # itself (benchmarks/perf/predict_memory.py)
     X = X.iloc[:1]
     columns = X.columns
     if columns.has_duplicates:

@@ -116,12 +116,12 @@ def test_optional_models_follow_pytorch_tabular():
 
 @pytest.mark.parametrize("model", sorted(OPTIONAL_BASELINES))
 def test_an_absent_optional_package_is_named(model, monkeypatch):
-    from moe_tabular.ood import _baselines
+    from moe_tabular.ood import _peers
 
     module, package = OPTIONAL_BASELINES[model]
-    real_find_spec = _baselines.importlib.util.find_spec
+    real_find_spec = _peers.importlib.util.find_spec
     monkeypatch.setattr(
-        _baselines.importlib.util,
+        _peers.importlib.util,
         "find_spec",
         lambda name: None if name == module else real_find_spec(name),
     )
@@ -735,7 +735,7 @@ def test_published_simulation_numbers():
 # -- command line ----------------------------------------------------------------
 def test_cli_help(capsys):
     from benchmarks import __main__ as dispatcher
-    from benchmarks import bench_ood
+    from benchmarks.ood import run as bench_ood
 
     with pytest.raises(SystemExit) as exit_:
         bench_ood.main(["--help"])
@@ -745,7 +745,7 @@ def test_cli_help(capsys):
                    "--data-dir", "--quick", "--out", "--param"):  # fmt: skip
         assert option in out
     assert "--protocol" in out
-    from benchmarks import bench_perf
+    from benchmarks.perf import run as bench_perf
 
     with pytest.raises(SystemExit):
         bench_perf.main(["--help"])
@@ -757,9 +757,9 @@ def test_cli_help(capsys):
 
 
 def test_perf_child_measures_one_model_in_this_process(tmp_path):
-    from benchmarks import _perf_measure as measure
+    from benchmarks.perf import children, measure
 
-    path = measure.write_data(tmp_path, "tiny", n_train=300, n_test=200, n_features=4)
+    path = children.write_data(tmp_path, "tiny", n_train=300, n_test=200, n_features=4)
     spec = {"model": "histgb", "data": path, "seed": 0, "score": True}
     spec |= {"predict": True, "predict_repeats": 2}
     result = measure.measure(spec)
@@ -769,10 +769,27 @@ def test_perf_child_measures_one_model_in_this_process(tmp_path):
     assert result["fit_est_s"] == result["fit_s"] > 0 and not result["extrapolated"]
     assert 0 <= result["accuracy"] <= 1 and len(result["predict_times_s"]) == 2
     assert result["peak_rss_mb"] >= result["peak_rss_fit_mb"] > 0
-    assert measure.missing_package("histgb") is None
     ours = measure.measure({"model": "ours", "data": path, "seed": 0, "max_epochs": 2})
     assert ours["epochs"] == 2 and ours["torch_threads"] >= 1  # max_epochs capped
     assert ours["fit_s"] > 0 and ours["warmup_s"] >= 0  # torch's warm-up apart
+
+
+@pytest.mark.parametrize("model", ["catboost", "lightgbm"])
+def test_one_registry_builds_the_peers_of_the_harness_and_of_perf(model):
+    from benchmarks.perf import measure
+    from moe_tabular.ood._peers import PEERS
+
+    pytest.importorskip(PEERS[model][0])  # optional extras
+    harness = make_model(model, make_task("auto-mpg", seed=0), seed=3)
+    perf = measure._peer({"model": model, "seed": 3, "threads": None})
+    assert type(harness[-1]) is type(perf)  # perf: no frame, binned numbers as given
+    threads = {"catboost": "thread_count", "lightgbm": "n_jobs"}[model]
+    assert harness[-1].get_params()[threads] == 1  # the harness: one thread a run
+    assert perf.get_params().get(threads) in (-1, None)  # perf: the default
+    skip = (threads, "cat_features")
+    assert {k: v for k, v in harness[-1].get_params().items() if k not in skip} == {
+        k: v for k, v in perf.get_params().items() if k not in skip
+    }
 
 
 def _perf_result(model, fit_s, *, extrapolated=False, **extra):
@@ -788,7 +805,7 @@ def _perf_result(model, fit_s, *, extrapolated=False, **extra):
 def test_perf_report_reads_targets_off_the_results(tmp_path):
     import argparse
 
-    from benchmarks import _perf_report as report
+    from benchmarks.perf import report
 
     args = argparse.Namespace(
         headline_n=2000, predict_rows=1000, predict_repeats=1, sizes=[1000, 10_000],
@@ -849,7 +866,7 @@ def test_cli_profile_times_steps_and_lists_ops(capsys):
 
 
 def test_paper_table_reads_runs_outside_the_repository(tmp_path):
-    from benchmarks import bench_paper_table
+    from benchmarks.paper import table as bench_paper_table
 
     rows = run_suite(
         "quick", datasets=["sim-1-0.1-0"], models=["moe"], seeds=[4951], params=TINY
@@ -864,7 +881,7 @@ def test_paper_table_reads_runs_outside_the_repository(tmp_path):
 
 
 def test_cli_tiny_run_writes_csv_markdown_and_png(tmp_path, capsys):
-    from benchmarks import bench_ood
+    from benchmarks.ood import run as bench_ood
 
     code = bench_ood.main([
         "--datasets", "auto-mpg", "--models", "moe,logreg", "--seeds", "1",
@@ -887,7 +904,7 @@ def test_cli_tiny_run_writes_csv_markdown_and_png(tmp_path, capsys):
 def test_cli_resume_runs_only_what_an_interrupted_command_left(
     tmp_path, capsys, counted_runs
 ):
-    from benchmarks import bench_ood
+    from benchmarks.ood import run as bench_ood
 
     argv = ["--datasets", "auto-mpg", "--models", "logreg", "--n-jobs", "1",
             "--data-dir", str(DATA_DIR), "--no-progress",
@@ -919,7 +936,7 @@ def test_cli_resume_runs_only_what_an_interrupted_command_left(
 
 
 def test_cli_merge_joins_runs_and_refuses_repeats(tmp_path, capsys):
-    from benchmarks import bench_ood
+    from benchmarks.ood import run as bench_ood
 
     for seed in (1, 2):
         assert bench_ood.main([
@@ -943,7 +960,7 @@ def test_cli_merge_joins_runs_and_refuses_repeats(tmp_path, capsys):
 
 
 def test_regression_benchmark_writes_its_runs_and_summary(tmp_path, capsys):
-    from benchmarks import bench_regression
+    from benchmarks.regression import run as bench_regression
 
     out = tmp_path / "regression"
     code = bench_regression.main(
@@ -960,7 +977,9 @@ def test_regression_benchmark_writes_its_runs_and_summary(tmp_path, capsys):
 def test_benchmark_commands_share_one_config_spelling():
     import argparse
 
-    from benchmarks import _common, bench_ood, bench_regression
+    from benchmarks import _common
+    from benchmarks.ood import run as bench_ood
+    from benchmarks.regression import run as bench_regression
 
     name, params = _common.moe_config("tw=default,target_weight=auto, max_epochs=3")
     assert name == "tw" and params == {"target_weight": "auto", "max_epochs": 3}
@@ -975,7 +994,7 @@ def test_benchmark_commands_share_one_config_spelling():
 
 
 def test_paper_table_paper_test_pools_the_paired_runs():
-    from benchmarks import bench_paper_table
+    from benchmarks.paper import table as bench_paper_table
 
     per_seed = bench_paper_table.load_published_per_seed()
     rows = []
@@ -1020,7 +1039,7 @@ def _paired_files(tmp_path, a, b):
 
 
 def test_paired_refuses_pairs_whose_split_differs(tmp_path):
-    from benchmarks import bench_paired
+    from benchmarks.ood import paired as bench_paired
 
     a = _paired_runs({"t1": 0.0, "t2": 0.0})
     b = _paired_runs({"t1": 0.01, "t2": 0.02}, n_train=245).assign(n_id=0)
@@ -1040,7 +1059,7 @@ def test_paired_refuses_pairs_whose_split_differs(tmp_path):
 
 
 def test_paired_refuses_a_run_twice_on_one_side(tmp_path):
-    from benchmarks import bench_paired
+    from benchmarks.ood import paired as bench_paired
 
     a = _paired_runs({"t1": 0.0})
     b = pd.concat([_paired_runs({"t1": 0.01}), _paired_runs({"t1": 0.02}).head(1)])
@@ -1049,8 +1068,20 @@ def test_paired_refuses_a_run_twice_on_one_side(tmp_path):
     assert "t1" in str(e.value) and "b.csv" in str(e.value)
 
 
+def test_read_runs_is_the_one_rule_on_repeated_runs(tmp_path):
+    from benchmarks.runs import join_runs, read_runs
+
+    runs = _paired_runs({"t1": 0.0}).assign(fold=0)
+    a, b = _paired_files(tmp_path, runs, runs.assign(fold=1))
+    assert len(read_runs(a)) == 3 and len(join_runs([a, b])) == 6  # folds differ
+    with pytest.raises(ValueError, match=r"3 \(dataset, seed, fold\) runs appear"):
+        join_runs([a, a])
+    with pytest.raises(FileNotFoundError, match="no such runs.csv"):
+        read_runs(tmp_path / "none.csv")
+
+
 def test_paired_warns_when_an_old_file_does_not_record_the_split(tmp_path, capsys):
-    from benchmarks import bench_paired
+    from benchmarks.ood import paired as bench_paired
 
     a = _paired_runs({"t1": 0.0}).drop(columns=["n_id", "n_ood"])
     b = _paired_runs({"t1": 0.01})
@@ -1064,7 +1095,7 @@ def test_paired_headline_is_a_test_across_tables_beside_the_pooled_one(
 ):
     from scipy import stats
 
-    from benchmarks import bench_paired
+    from benchmarks.ood import paired as bench_paired
 
     shifts = {"t1": 0.01, "t2": 0.03, "t3": -0.005, "t4": 0.02}
     a, b = _paired_runs(dict.fromkeys(shifts, 0.0)), _paired_runs(shifts)

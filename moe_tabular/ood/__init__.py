@@ -4,7 +4,7 @@ The splits and the simulation use only numpy, pandas and scikit-learn. The
 benchmark harness (:func:`run_suite`, :func:`run_one`, :func:`make_task`,
 :func:`make_model`, the records :class:`ModelSpec`, :class:`TaskOptions` and
 :class:`Checkpoint`, and the reports) fits :class:`~moe_tabular.MoECBOWClassifier`
-and the baselines; ``benchmarks/bench_ood.py`` is its command line.
+and the baselines; ``benchmarks/ood/run.py`` is its command line.
 """
 
 from ._checkpoint import Checkpoint

@@ -21,9 +21,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, PredefinedSplit, train_test_split
 from sklearn.pipeline import Pipeline
 
-from ._baselines import missing_package
 from ._checkpoint import Checkpoint
 from ._models import ModelSpec, make_model
+from ._peers import missing_package
 from ._report import score_predictions
 from ._simulation import PAPER_SEEDS, PAPER_SETTINGS
 from ._tasks import (

@@ -5,8 +5,8 @@ parameters of ``MOE_CONFIGS[config]`` (``"moe"`` alone is ``"moe:default"``);
 a config with ``n_members=K`` is a seed ensemble of K of them, soft-voted
 (:class:`SeedEnsembleClassifier`).
 Any other name is a baseline (``_baselines.py``: the paper's, HistGB, the
-majority class, and the optional peers that run when their package is
-installed).
+majority class, and the optional peers of ``_peers.py`` that run when their
+package is installed).
 
 :class:`ModelSpec` is the one place a model's name is read: its family, its MoE
 config and overrides, the ``@oracle`` suffix and the label of its runs.
@@ -24,8 +24,8 @@ from ._baselines import (
     OPTIONAL_BASELINES,
     PAPER_GRIDS,
     make_baseline,
-    missing_package,
 )
+from ._peers import missing_package
 from ._tasks import PROTOCOLS
 
 __all__ = [

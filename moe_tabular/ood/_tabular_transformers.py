@@ -18,10 +18,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
+from ._peers import category_strings
+
 __all__ = ["TabularTransformerClassifier", "pytorch_tabular_available"]
 
 _TARGET = "target__"
-_MISSING = "__missing__"
 _LOGGERS = ("pytorch_lightning", "lightning", "lightning.pytorch", "pytorch_tabular")
 
 
@@ -146,8 +147,7 @@ class TabularTransformerClassifier(ClassifierMixin, BaseEstimator):
         for column in X.columns:
             values = X[column].reset_index(drop=True)
             if column in self._categorical:
-                values = values.astype(object).where(values.notna(), _MISSING)
-                frame[column] = values.astype(str)
+                frame[column] = category_strings(values)
             else:
                 values = values.astype(float)
                 frame[column] = values.fillna(self._medians[column])

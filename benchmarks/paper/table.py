@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks import _common
+from benchmarks.runs import join_runs
 from moe_tabular.ood import (
     PAPER_SETTINGS,
     PUBLISHED,
@@ -32,11 +34,6 @@ from moe_tabular.ood import (
     SimulationSetting,
     simulation_name,
 )
-
-try:
-    from . import _common
-except ImportError:  # run as a script: python benchmarks/<this file>
-    import _common
 
 RESULTS = _common.ROOT / "benchmarks" / "results"
 PER_SEED = RESULTS / "published_per_seed.csv"
@@ -179,7 +176,10 @@ def main(argv=None, *, prog="python -m benchmarks paper-table"):
     """Write the table; ``argv`` defaults to ``sys.argv[1:]``."""
     args = _parser(prog).parse_args(argv)
     command = _common.command_line(argv, prog)
-    runs = _common.read_runs(args.runs)
+    try:
+        runs = join_runs(args.runs)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"{prog}: {error}") from None
     table = paired_rows(runs, load_published_per_seed())
     # files inside the repository are named relative to it, others as given
     sources = [
@@ -191,4 +191,4 @@ def main(argv=None, *, prog="python -m benchmarks paper-table"):
 
 
 if __name__ == "__main__":
-    sys.exit(main(prog="python benchmarks/bench_paper_table.py"))
+    sys.exit(main())

@@ -11,7 +11,7 @@
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
 #       --implementation cp -d .whl skorch==1.4.0
 # then call the device tool's run with
-#   command="bash benchmarks/device_check.sh", carry=[".whl"], timeout_s=540
+#   command="bash benchmarks/perf/device_check.sh", carry=[".whl"], timeout_s=540
 # and commit what comes back (perf.md, perf.json) under benchmarks/results/.
 set -euo pipefail
 out=${OUT:-/tmp/device-check}

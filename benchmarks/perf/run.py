@@ -13,11 +13,11 @@ resident memory of
 - ``realmlp``: pytabkit's RealMLP-TD, the deep tabular peer (``tabm``,
   TabM-D, on request);
 - ``paper``: the paper's procedure, re-implemented faithfully in torch
-  (``benchmarks/paper_reference.py``), in the headline and predict sections.
+  (``benchmarks/paper/reference.py``), in the headline and predict sections.
 
 Every model runs with its package's defaults; an optional one whose package is
 absent is left out and named. Each configuration runs in a fresh Python
-process (``benchmarks/_perf_measure.py``) that reports its own peak RSS;
+process (``benchmarks/perf/measure.py``) that reports its own peak RSS;
 torch's one-time warm-up (its first optimizer imports ``torch._dynamo``) is
 timed apart from the fits. Sections:
 
@@ -48,8 +48,8 @@ import time
 from pathlib import Path
 
 from benchmarks import _common
-from benchmarks import _perf_measure as measure
-from benchmarks import _perf_report as report
+from benchmarks.perf import children, measure, report
+from moe_tabular.ood._peers import missing_package
 
 DEFAULT_MODELS = ("ours", "histgb", "catboost", "realmlp")
 NOT_RUN_ABOVE = ("tabm",)  # early-stopped deep peers: no timed slice extrapolates
@@ -195,14 +195,14 @@ def _resolve(args):
     wanted = list(args.models or DEFAULT_MODELS)
     if "ours" not in wanted:
         wanted.insert(0, "ours")
-    absent = {m: measure.missing_package(m) for m in wanted}
+    absent = {m: missing_package(m) for m in wanted}
     args.models = [m for m in wanted if absent[m] is None]
     return {m: package for m, package in absent.items() if package}
 
 
 def _headline(tmp, args, log):
     log(f"headline: simulation N={args.headline_n}, D=5")
-    path = measure.write_data(
+    path = children.write_data(
         tmp, "headline", n_train=args.headline_n, n_test=args.headline_n, n_features=5
     )
     common = {
@@ -219,12 +219,12 @@ def _headline(tmp, args, log):
         specs["paper"]["max_steps"] = steps
     for name in args.models:
         specs.setdefault(name, dict(common, model=name))
-    return measure.round_robin(specs, args.repeats, log, args.threads)
+    return children.round_robin(specs, args.repeats, log, args.threads)
 
 
 def _predict(tmp, args, log):
     log(f"predict: {args.predict_rows:,} rows x 10 columns")
-    path = measure.write_data(
+    path = children.write_data(
         tmp, "predict", n_train=args.headline_n, n_test=args.predict_rows, n_features=10
     )
     common = {
@@ -244,13 +244,13 @@ def _predict(tmp, args, log):
     results = {}
     for name in ["ours", "paper", *[m for m in args.models if m != "ours"]]:
         spec = dict(common, model=name, **cheap.get(name, {}))
-        results[name] = measure.repeat(spec, args.repeats, log, args.threads)
+        results[name] = children.repeat(spec, args.repeats, log, args.threads)
     return results
 
 
 def _curve_point(tmp, n_train, n_features, args, log):
     log(f"curve point: N={n_train:,}, D={n_features}")
-    path = measure.write_data(
+    path = children.write_data(
         tmp,
         f"curve_{n_train}_{n_features}",
         n_train=n_train,
@@ -279,7 +279,7 @@ def _curve_point(tmp, n_train, n_features, args, log):
             spec["probe_epochs"] = True
         if above and name == "ours" and args.time_budget is not None:
             spec["time_budget"] = args.time_budget
-        point[name] = measure.repeat(spec, args.curve_repeats, log, args.threads)
+        point[name] = children.repeat(spec, args.curve_repeats, log, args.threads)
     return point
 
 
@@ -289,7 +289,7 @@ def main(argv=None, *, prog="python -m benchmarks perf"):
     absent = _resolve(args)
     command = _common.command_line(argv, prog)
     args.out.mkdir(parents=True, exist_ok=True)
-    machine = measure.machine_info()
+    machine = children.machine_info()
     machine["threads_per_configuration"] = args.threads or "library default"
     machine["device_of_ours"] = args.device
     log_lines = []

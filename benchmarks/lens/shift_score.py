@@ -34,11 +34,11 @@ categories, and the numbers in 10 quantile bins: the MoE models' view).
 
 Frames with a category column beside a bool/boolean/Int64 column crash the
 lens today (a known bug); such columns are turned into float for every method
-(``bench_imputation.lens_safe``). None of these tables has one.
+(``benchmarks/lens/_shared.py``: ``lens_safe``). None of these tables has one.
 
 Examples:
   python -m benchmarks shift --quick
-  OMP_NUM_THREADS=1 python benchmarks/bench_shift_score.py --seeds 3 --threads 1
+  OMP_NUM_THREADS=1 python -m benchmarks shift --seeds 3 --threads 1
 """
 
 import shlex
@@ -57,18 +57,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, OrdinalEncoder
 
+from benchmarks import _common
+from benchmarks.lens import _shared
+from benchmarks.lens._shared import DEFAULT_DATA_DIR, lens_safe
 from moe_tabular import MoECBOWClassifier, MoECBOWImputer, MoECBOWRegressor
 from moe_tabular.datasets import load_auto_mpg
 from moe_tabular.ood import PAPER_SEEDS, make_correlation_shift, make_task
 
-try:
-    from . import _common
-    from .bench_imputation import lens_safe
-except ImportError:  # run as a script: python benchmarks/<this file>
-    import _common
-    from bench_imputation import lens_safe
-
-DEFAULT_DATA_DIR = _common.ROOT.parent / "shared" / "datasets"
 REAL_TABLES = ("heart-disease", "adult", "bank-marketing", "diabetes-130")
 DEFAULT_OUT = _common.ROOT / "benchmarks" / "results" / "shift_score.md"
 SETTINGS = ((1, 0.1, 0.0), (1, 0.9, 0.0), (5, 0.1, 0.0), (5, 0.9, 0.0), (5, 0.9, 1.5))
@@ -142,11 +137,11 @@ def auto_mpg(seed):
 def moe_supervised(X, y, seed, epochs):
     numeric = pd.api.types.is_float_dtype(y) or y.nunique() > 20
     Estimator = MoECBOWRegressor if numeric else MoECBOWClassifier
-    return Estimator(**_common.moe_params(seed, epochs)).fit(X, y).score_samples
+    return Estimator(**_shared.moe_params(seed, epochs)).fit(X, y).score_samples
 
 
 def moe_imputer(X, y, seed, epochs):
-    return MoECBOWImputer(**_common.moe_params(seed, epochs)).fit(X).score_samples
+    return MoECBOWImputer(**_shared.moe_params(seed, epochs)).fit(X).score_samples
 
 
 def _kinds(X):
@@ -248,7 +243,7 @@ def _parser(prog):
         help="folder of the UCI files (default ../shared/datasets)",
     )
     add("--note", default="", help="a sentence for the results header (load, machine)")
-    _common.add_run_options(parser, DEFAULT_OUT)
+    _shared.add_run_options(parser, DEFAULT_OUT)
     return parser
 
 
@@ -351,7 +346,7 @@ def to_markdown(results, sizes, command, args, epochs, n_train, n_test):
         "and the same ID rows.",
         "",
         "MoE models (the defaults but `max_epochs`): "
-        f"{_common.moe_summary(MoECBOWRegressor, epochs)}.",
+        f"{_shared.moe_summary(MoECBOWRegressor, epochs)}.",
         "",
         *([args.note, ""] if args.note else []),
     ]
@@ -421,4 +416,4 @@ def paired_lines(results):
 
 
 if __name__ == "__main__":
-    sys.exit(main(prog="python benchmarks/bench_shift_score.py"))
+    sys.exit(main())

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from benchmarks._common import make_parser, paired_test
+from benchmarks.runs import read_runs
 from moe_tabular.ood import ModelSpec
 
 METRICS = ("id_accuracy", "ood_accuracy", "ood_balanced_accuracy", "ood_log_loss")
@@ -45,11 +46,12 @@ def load(spec):
     """The runs of ``RUNS_CSV[:MODEL]``, one row per (dataset, seed).
 
     Adds a ``protocol`` column read off the model label when the file has
-    none. Raises a ValueError when a (dataset, seed) appears more than once.
+    none. Raises a ValueError when a run appears more than once
+    (:func:`benchmarks.runs.read_runs`).
     """
     path, _, model = spec.partition(".csv:")
     path = path + ".csv" if model or not path.endswith(".csv") else path
-    runs = pd.read_csv(path)
+    runs = read_runs(path)
     if model:
         runs = runs[runs["model"] == model]
     elif runs["model"].nunique() > 1:
@@ -59,14 +61,6 @@ def load(spec):
         )
     if runs.empty:
         raise ValueError(f"no runs of {spec!r}")
-    repeated = runs[runs.duplicated(KEYS, keep=False)]
-    if not repeated.empty:
-        shown = repeated.groupby(KEYS).size().rename("rows").reset_index()
-        raise ValueError(
-            f"{spec}: {len(shown)} (dataset, seed) runs appear more than once "
-            "(each would count twice, or pair with the wrong run); keep one "
-            "row of each:\n" + shown.head(10).to_string(index=False)
-        )
     if "protocol" not in runs:
         protocols = [ModelSpec.from_label(label).protocol for label in runs["model"]]
         runs = runs.assign(protocol=protocols)
@@ -269,7 +263,7 @@ def main(argv=None, *, prog="python -m benchmarks paired"):
         text = report(
             load(args.a), load(args.b), tuple(args.metrics.split(",")), fields=fields
         )
-    except ValueError as error:
+    except (OSError, ValueError) as error:
         raise SystemExit(f"{prog}: {error}") from None
     print(f"A = {args.a}\nB = {args.b}\n")
     print(text)

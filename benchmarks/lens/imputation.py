@@ -33,7 +33,7 @@ one, so it changes nothing in the published run.
 
 Examples:
   python -m benchmarks imputation --quick
-  OMP_NUM_THREADS=1 python benchmarks/bench_imputation.py --seeds 0,1,2 --threads 1
+  OMP_NUM_THREADS=1 python -m benchmarks imputation --seeds 0,1,2 --threads 1
 """
 
 import shlex
@@ -51,15 +51,12 @@ from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 
+from benchmarks import _common
+from benchmarks.lens import _shared
+from benchmarks.lens._shared import DEFAULT_DATA_DIR, lens_safe
 from moe_tabular import MoECBOWClassifier, MoECBOWImputer
 from moe_tabular.datasets import load_adult, load_bank_marketing, load_heart_disease
 
-try:
-    from . import _common
-except ImportError:  # run as a script: python benchmarks/<this file>
-    import _common
-
-DEFAULT_DATA_DIR = _common.ROOT.parent / "shared" / "datasets"
 DEFAULT_OUT = _common.ROOT / "benchmarks" / "results" / "imputation.md"
 
 
@@ -69,25 +66,6 @@ LOADERS = {
     "adult": load_adult,
     "bank-marketing": load_bank_marketing,
 }
-
-
-def lens_safe(X):
-    """``X`` with bool/boolean/Int64-like columns as float when it has a category.
-
-    Works around the known crash of the lens and the imputer on frames mixing a
-    category column with such a column; every method gets the same frame.
-    """
-    if not any(isinstance(d, pd.CategoricalDtype) for d in X.dtypes):
-        return X
-    X = X.copy()
-    for column in X.columns:
-        dtype = X[column].dtype
-        nullable = isinstance(dtype, pd.api.extensions.ExtensionDtype)
-        if pd.api.types.is_bool_dtype(dtype) or (
-            nullable and pd.api.types.is_numeric_dtype(dtype)
-        ):
-            X[column] = X[column].astype("Float64").astype(float)
-    return X
 
 
 def load_table(name, data_dir, *, max_rows, seed):
@@ -199,12 +177,12 @@ def knn(holed, y, categorical, seed, epochs):
 
 
 def moe_imputer(holed, y, categorical, seed, epochs):
-    imputed = MoECBOWImputer(**_common.moe_params(seed, epochs)).fit_transform(holed)
+    imputed = MoECBOWImputer(**_shared.moe_params(seed, epochs)).fit_transform(holed)
     return imputed[categorical].astype(object).set_axis(range(len(categorical)), axis=1)
 
 
 def moe_classifier(holed, y, categorical, seed, epochs):
-    model = MoECBOWClassifier(**_common.moe_params(seed, epochs)).fit(holed, y)
+    model = MoECBOWClassifier(**_shared.moe_params(seed, epochs)).fit(holed, y)
     imputed = model.impute(holed)
     return imputed[categorical].astype(object).set_axis(range(len(categorical)), axis=1)
 
@@ -275,7 +253,7 @@ def _parser(prog):
         "e.g. HistGB,MoECBOWImputer",
     )
     add("--note", default="", help="a sentence for the results header (load, machine)")
-    _common.add_run_options(parser, DEFAULT_OUT)
+    _shared.add_run_options(parser, DEFAULT_OUT)
     return parser
 
 
@@ -354,7 +332,7 @@ def to_markdown(results, per_column, command, args, epochs):
         f"{torch.get_num_threads()}).",
         "",
         "MoE models (the defaults but `max_epochs`): "
-        f"{_common.moe_summary(MoECBOWClassifier, epochs)}.",
+        f"{_shared.moe_summary(MoECBOWClassifier, epochs)}.",
         "",
         "The IterativeImputer rows regress the ordinal codes of nominal columns"
         " and round them back: a weak baseline, kept for comparison. The"
@@ -435,4 +413,4 @@ def paired_lines(results):
 
 
 if __name__ == "__main__":
-    sys.exit(main(prog="python benchmarks/bench_imputation.py"))
+    sys.exit(main())

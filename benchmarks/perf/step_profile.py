@@ -71,27 +71,24 @@ def main(argv=None, *, prog="python -m benchmarks profile"):
     args = _parser(prog).parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    if args.layout != "auto":  # a private switch: this is a profiling tool
-        first = 0 if args.layout == "head-first" else 10**9
-        _module._HEAD_FIRST_COLUMNS = first
     data = make_correlation_shift(
         n_features=args.features,
         n_core_features=min(5, args.features),
         corr=0.9,
         random_state=SEED,
     )
-    _fit(data, 1)  # warm-up: the first optimizer of a process imports torch._dynamo
-    times, n_steps = [], 0
-    for _ in range(args.rounds):
-        model, n_steps = _fit(data, args.epochs)
-        times.append(float(model.history_["dur"].sum()) / n_steps * 1e3)
-    with profile(activities=[ProfilerActivity.CPU]) as profiler:
-        _fit(data, 1)
+    with _module.forced_scores_layout(args.layout):
+        _fit(data, 1)  # warm-up: a process's first optimizer imports torch._dynamo
+        times, n_steps = [], 0
+        for _ in range(args.rounds):
+            model, n_steps = _fit(data, args.epochs)
+            times.append(float(model.history_["dur"].sum()) / n_steps * 1e3)
+        with profile(activities=[ProfilerActivity.CPU]) as profiler:
+            _fit(data, 1)
     n_columns = data.X_train.shape[1] + 1
     layout = args.layout
     if layout == "auto":
-        first = n_columns >= _module._HEAD_FIRST_COLUMNS
-        layout = f"{'head-first' if first else 'column-first'} (auto)"
+        layout = f"{_module.scores_layout(n_columns)} (auto)"
     print(
         f"{prog}: batch {model.batch_size_} rows x {n_columns} columns, "
         f"{layout} layout, "

@@ -18,13 +18,14 @@ Examples:
       max_epochs=1000,learning_rate_schedule=constant --baselines
 """
 
-import argparse
 import csv
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks._common import make_parser, paired_test
 from moe_tabular import MoECBOWClassifier
 from moe_tabular.ood import PAPER_SEEDS, make_correlation_shift, parse_params
 
@@ -72,21 +73,9 @@ def _short_runs(n_seeds, max_epochs=15):
     )
 
 
-def _paired(differences):
-    from scipy import stats
-
-    differences = np.asarray(differences)
-    if len(differences) < 2 or np.all(differences == differences[0]):
-        return float("nan")
-    return float(stats.ttest_1samp(differences, 0.0).pvalue)
-
-
-def main(argv=None, prog="python -m benchmarks budget"):
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def main(argv=None, *, prog="python -m benchmarks budget"):
+    """Run the budgets; ``argv`` defaults to ``sys.argv[1:]``."""
+    parser = make_parser(prog, __doc__)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=3)
@@ -160,9 +149,10 @@ def main(argv=None, prog="python -m benchmarks budget"):
             f"{name:>12}: OOD accuracy {by[name].mean():.4f} "
             f"(sd {by[name].std(ddof=1) if len(by[name]) > 1 else 0:.4f}), "
             f"fit {fit:.1f} s, difference {diff.mean():+.4f} "
-            f"(p = {_paired(diff):.3f})"
+            f"(p = {paired_test(diff)[1]:.3f})"
         )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

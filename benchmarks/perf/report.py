@@ -1,7 +1,7 @@
 """The reporting half of ``python -m benchmarks perf``: tables, targets, figures.
 
-Reads the results :mod:`benchmarks.bench_perf` collected (one dict per
-configuration, from ``benchmarks/_perf_measure.py``) and writes nothing but
+Reads the results :mod:`benchmarks.perf.run` collected (one dict per
+configuration, from ``benchmarks/perf/measure.py``) and writes nothing but
 text and images: ``perf.md``, the JSON record and two PNGs.
 """
 
@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 
-from benchmarks._perf_measure import LABELS, SEED
+from benchmarks.perf.measure import LABELS, SEED
 
 COLORS = {
     "ours": "C0",

@@ -1,27 +1,25 @@
-"""The measuring half of ``python -m benchmarks perf``: one configuration per process.
+"""The measuring child of ``python -m benchmarks perf``: one configuration a process.
 
-The parent (:func:`run_child`) writes the data to a ``.npz`` file and starts
-``python -m benchmarks._perf_measure '<spec as JSON>'`` in the repository root;
-the child loads the data, fits one model, optionally predicts and scores, and
-prints one tagged JSON line: fit and predict times, CPU times, its own peak RSS
-(Linux ``VmHWM``: interpreter, imports and data included) and the OOD accuracy.
-The report half is ``benchmarks/_perf_report.py``.
+The parent (``benchmarks/perf/children.py``) writes the data to a ``.npz`` file
+and starts ``python -m benchmarks.perf.measure '<spec as JSON>'`` in the
+repository root; this child loads the data, fits one model (the peers as
+``moe_tabular.ood._peers.make_peer`` builds them), optionally predicts and
+scores, and prints one tagged JSON line: fit and predict times, CPU times, its
+own peak RSS (Linux ``VmHWM``: interpreter, imports and data included) and the
+OOD accuracy. Every child imports torch (with ``moe_tabular``), as the children of
+the committed results did, so the peak RSS of every model counts it alike. The
+report is ``benchmarks/perf/report.py``'s.
 """
 
 import gc
-import importlib.util
 import json
-import os
-import platform
 import resource
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks import _common
+from moe_tabular.ood._peers import make_peer
 
 RESULT_TAG = "@@bench_perf-result@@"
 SEED = 4951  # PAPER_SEEDS[0]
@@ -36,30 +34,12 @@ LABELS = {
     "realmlp": "RealMLP-TD (pytabkit)",
     "tabm": "TabM-D (pytabkit)",
 }
-# optional peers -> the module they need
-PACKAGES = {
-    "catboost": "catboost",
-    "lightgbm": "lightgbm",
-    "realmlp": "pytabkit",
-    "tabm": "pytabkit",
-}
 TORCH_MODELS = ("ours", "paper", "realmlp", "tabm")
 # deep peers whose default fit runs a fixed number of epochs (so that a timed
 # slice extrapolates): RealMLP-TD trains 256 epochs and keeps the best one
 FIXED_EPOCHS = {"realmlp": 256}
 
 
-def missing_package(model):
-    """The package an optional model needs and lacks here, else None."""
-    module = PACKAGES.get(model)
-    if module is None or importlib.util.find_spec(module) is not None:
-        return None
-    return module
-
-
-# ----------------------------------------------------------------------------
-# child side
-# ----------------------------------------------------------------------------
 def _proc_status_mb(field):
     """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in MiB, or None."""
     try:
@@ -173,7 +153,7 @@ def _fit_ours(spec, X, y):
 
 
 def _fit_paper(spec, X, y):
-    from benchmarks.paper_reference import PaperReferenceClassifier
+    from benchmarks.paper.reference import PaperReferenceClassifier
 
     n_rows = len(y)
     rows = spec.get("rows") or n_rows
@@ -222,52 +202,23 @@ def _fit_histgb(spec, X, y):
     }
 
 
-def _fit_catboost(spec, X, y):
-    from catboost import CatBoostClassifier
+def _peer(spec, **params):
+    """The peer of ``spec`` as the registry builds it, on the frame as it is."""
+    threads = spec.get("threads") or None  # None: the package's default
+    return make_peer(spec["model"], seed=spec["seed"], n_threads=threads, **params)
 
-    model = CatBoostClassifier(
-        random_seed=spec["seed"],
-        thread_count=spec.get("threads") or -1,
-        verbose=0,
-        allow_writing_files=False,
-    )
+
+def _fit_boosting(spec, X, y):
+    model = _peer(spec)
     fit_s, fit_cpu_s = _timed_fit(model, X, y)
+    n_iter = model.tree_count_ if spec["model"] == "catboost" else model.n_iter_
     return model, {
         "fit_s": fit_s,
         "fit_cpu_s": fit_cpu_s,
         "fit_est_s": fit_s,
-        "n_iter": int(model.tree_count_),
+        "n_iter": int(n_iter),
         "extrapolated": False,
     }
-
-
-def _fit_lightgbm(spec, X, y):
-    from lightgbm import LGBMClassifier
-
-    model = LGBMClassifier(
-        random_state=spec["seed"], n_jobs=spec.get("threads") or None, verbose=-1
-    )
-    fit_s, fit_cpu_s = _timed_fit(model, X, y)
-    return model, {
-        "fit_s": fit_s,
-        "fit_cpu_s": fit_cpu_s,
-        "fit_est_s": fit_s,
-        "n_iter": int(model.n_iter_),
-        "extrapolated": False,
-    }
-
-
-def _pytabkit(spec, **params):
-    from pytabkit import RealMLP_TD_Classifier, TabM_D_Classifier
-
-    Peer = RealMLP_TD_Classifier if spec["model"] == "realmlp" else TabM_D_Classifier
-    return Peer(
-        device="cpu",
-        random_state=spec["seed"],
-        n_threads=spec.get("threads") or os.cpu_count(),
-        verbosity=0,
-        **params,
-    )
 
 
 def _fit_deep_peer(spec, X, y):
@@ -281,12 +232,12 @@ def _fit_deep_peer(spec, X, y):
         warnings.simplefilter("ignore", FutureWarning)  # pytorch-lightning's own
         if not spec.get("probe_epochs"):
             epochs = {"n_epochs": spec["n_epochs"]} if spec.get("n_epochs") else {}
-            model = _pytabkit(spec, **epochs)
+            model = _peer(spec, **epochs)
             fit_s, fit_cpu_s = _timed_fit(model, X, y)
             info = {"fit_s": fit_s, "fit_cpu_s": fit_cpu_s, "fit_est_s": fit_s}
             return model, {**info, **epochs, "extrapolated": False}
-        one_s, _ = _timed_fit(_pytabkit(spec, n_epochs=1), X, y)
-        model = _pytabkit(spec, n_epochs=2)
+        one_s, _ = _timed_fit(_peer(spec, n_epochs=1), X, y)
+        model = _peer(spec, n_epochs=2)
         two_s, two_cpu_s = _timed_fit(model, X, y)
     epoch_s = max(two_s - one_s, 0.0)
     overhead_s = max(one_s - epoch_s, 0.0)
@@ -307,8 +258,8 @@ FITS = {
     "ours": _fit_ours,
     "paper": _fit_paper,
     "histgb": _fit_histgb,
-    "catboost": _fit_catboost,
-    "lightgbm": _fit_lightgbm,
+    "catboost": _fit_boosting,
+    "lightgbm": _fit_boosting,
     "realmlp": _fit_deep_peer,
     "tabm": _fit_deep_peer,
 }
@@ -325,7 +276,7 @@ def _predict(model, X):
 def measure(spec):
     """Fit (and predict, score) one configuration in this process; the result."""
     torch_threads, warmup_s = None, 0.0
-    if spec["model"] in TORCH_MODELS:  # the other processes never load torch
+    if spec["model"] in TORCH_MODELS:  # threads and warm-up of the torch models
         import torch
 
         if spec.get("threads"):
@@ -371,137 +322,6 @@ def measure(spec):
         result["mse"] = float(np.mean((pred - y_test) ** 2))
     result["peak_rss_mb"] = _peak_rss_mb()
     return result
-
-
-# ----------------------------------------------------------------------------
-# parent side
-# ----------------------------------------------------------------------------
-def write_data(directory, name, *, n_train, n_test, n_features, seed=SEED):
-    """The simulation's binned data as a ``.npz`` file; its path."""
-    from moe_tabular.ood import make_correlation_shift
-
-    data = make_correlation_shift(
-        n_train=n_train,
-        n_test=n_test,
-        n_features=n_features,
-        n_core_features=min(SIM["n_core_features"], n_features),
-        corr=SIM["corr"],
-        x_noise=SIM["x_noise"],
-        n_bins=N_BINS,
-        random_state=seed,
-    )
-    path = Path(directory) / f"{name}.npz"
-    np.savez(
-        path,
-        **{key: getattr(data, key).to_numpy().astype(np.int8) for key in data._fields},
-    )
-    return str(path)
-
-
-def run_child(spec, log):
-    """Measure ``spec`` in a fresh ``python -m benchmarks._perf_measure`` process."""
-    command = [sys.executable, "-m", "benchmarks._perf_measure", json.dumps(spec)]
-    env = dict(os.environ)
-    if spec.get("threads"):
-        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            env[name] = str(spec["threads"])
-    start = time.perf_counter()
-    proc = subprocess.run(
-        command, capture_output=True, text=True, env=env, cwd=_common.ROOT
-    )
-    wall = time.perf_counter() - start
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
-    if proc.returncode or not lines:
-        log(proc.stdout[-2000:] + proc.stderr[-4000:])
-        raise RuntimeError(f"configuration {spec} failed (exit {proc.returncode})")
-    result = json.loads(lines[-1][len(RESULT_TAG) :])
-    result["process_wall_s"] = wall
-    return result
-
-
-_MEDIANS = (
-    "fit_s",
-    "fit_cpu_s",
-    "fit_est_s",
-    "epoch_s",
-    "step_s",
-    "predict_s",
-    "predict_cpu_s",
-    "predict_rows_per_s",
-    "overhead_s",
-)
-
-
-def summarise(runs, log):
-    """One result from repeated runs: median times, max peak RSS, every fit time."""
-    result = dict(runs[0])
-    for key in _MEDIANS:
-        if key in result:
-            result[key] = float(np.median([run[key] for run in runs]))
-    for key in ("peak_rss_fit_mb", "peak_rss_mb"):
-        result[key] = max(run[key] for run in runs)
-    result["repeats"] = len(runs)
-    result["fit_est_s_runs"] = [run["fit_est_s"] for run in runs]
-    mark = "~" if result["extrapolated"] else ""
-    accuracy = f", OOD acc {result['accuracy']:.3f}" if "accuracy" in result else ""
-    log(
-        f"  {result['model']:>8} N={result['n_train']:>8,} "
-        f"D={result['n_features']:>2}: fit {mark}{result['fit_est_s']:.2f} s"
-        f"{accuracy}, peak RSS {result['peak_rss_fit_mb']:.0f} MiB "
-        f"({result['process_wall_s']:.1f} s wall)"
-    )
-    return result
-
-
-def repeat(spec, repeats, log, threads=None):
-    """Run ``spec`` in ``repeats`` fresh processes; median times, max peak RSS."""
-    spec = dict(spec, threads=threads)
-    return summarise([run_child(spec, log) for _ in range(repeats)], log)
-
-
-def round_robin(specs, repeats, log, threads=None):
-    """Run every spec once per round, ``repeats`` rounds; summaries by name.
-
-    A slow spell of a shared machine then hits every configuration, not one,
-    and each round gives a paired ratio.
-    """
-    runs = {name: [] for name in specs}
-    for _ in range(repeats):
-        for name, spec in specs.items():
-            runs[name].append(run_child(dict(spec, threads=threads), log))
-    return {name: summarise(runs[name], log) for name in specs}
-
-
-def machine_info():
-    """Versions, cores and load of this machine, for the report."""
-    import sklearn
-    import torch
-
-    import moe_tabular
-
-    try:
-        affinity = len(os.sched_getaffinity(0))
-    except AttributeError:
-        affinity = os.cpu_count()
-    info = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "usable_cores": affinity,
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        "torch": torch.__version__,
-        "torch_threads_default": torch.get_num_threads(),
-        "sklearn": sklearn.__version__,
-        "numpy": np.__version__,
-        "moe_tabular": moe_tabular.__version__,
-    }
-    for package in ("catboost", "lightgbm", "pytabkit"):
-        if importlib.util.find_spec(package) is not None:
-            from importlib.metadata import version
-
-            info[package] = version(package)
-    return info
 
 
 if __name__ == "__main__":

@@ -46,6 +46,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks import _common
+from benchmarks.runs import join_runs, read_runs
 from moe_tabular.ood import (
     SUITES,
     Checkpoint,
@@ -55,11 +57,6 @@ from moe_tabular.ood import (
     results_to_markdown,
     run_suite,
 )
-
-try:
-    from . import _common
-except ImportError:  # run as a script: python benchmarks/<this file>
-    import _common
 
 DEFAULT_DATA_DIR = _common.ROOT.parent / "shared" / "datasets"
 RESULTS = _common.ROOT / "benchmarks" / "results"  # committed runs
@@ -213,7 +210,7 @@ def _one_seed_note(results):
     if results.groupby(["dataset", "model"]).seed.nunique().max() > 1:
         return ""
     committed = [RESULTS / folder / "runs.csv" for folder in SEED_SPREAD]
-    frames = [pd.read_csv(path) for path in committed if path.is_file()]
+    frames = [read_runs(path) for path in committed if path.is_file()]
     runs = pd.concat(frames) if frames else results.iloc[:0]
     runs = runs[(runs.model == "moe:default") & runs.dataset.isin(results.dataset)]
     acc = runs.groupby("dataset", sort=False).ood_accuracy
@@ -248,7 +245,10 @@ def _source_command(runs_csv):
 
 
 def _merge(paths, out, command):
-    results = _common.read_runs(paths)
+    try:
+        results = join_runs(paths)
+    except (OSError, ValueError) as error:
+        raise SystemExit(str(error)) from None
     sources = "\n".join(f"- {_source_command(path)}" for path in paths)
     header = (
         f"## OOD benchmark: merged runs\n\n`{command}`: {len(results)} runs "

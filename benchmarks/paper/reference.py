@@ -1,6 +1,6 @@
 """The paper's tabular procedure, ported plainly from Keras to torch.
 
-This is the *baseline* of ``bench_perf.py``: what Wibisono and Wang (UAI 2023) ran,
+This is the *baseline* of ``benchmarks/perf/``: what Wibisono and Wang (UAI 2023) ran,
 as in their notebook code (``attention_model_adam.py`` of their public repository,
 built on the Keras "End-to-end Masked Language Modeling with BERT" example). It is
 written the way the Keras code runs, one Python-level optimizer step per batch of

@@ -90,7 +90,7 @@ def main(argv=None, *, prog="python -m benchmarks predict-memory"):
             [
                 sys.executable,
                 "-m",
-                "benchmarks.bench_predict_memory",
+                "benchmarks.perf.predict_memory",
                 "--child",
                 str(n_rows),
             ],

@@ -1,0 +1,2 @@
+"""The OOD accuracy benchmark (``ood``) and the paired comparison of its runs
+(``paired``)."""

@@ -1,0 +1,2 @@
+"""The paper: our runs beside its published numbers (``paper-table``) and its training
+procedure ported to torch (``reference``)."""

@@ -1,0 +1,1 @@
+"""Cross-validated R^2 of the regressor on offline tables (``regression``)."""
