@@ -625,7 +625,7 @@ class MaskedColumnAttention(nn.Module):
         glorot-uniform with zero biases. One departure: the attention
         projections are glorot on their ``d x d`` matrices, where Keras'
         ``MultiHeadAttention`` computes the fans on ``(d, heads, d_head)``
-        kernels (a smaller scale; ``benchmarks/paper_reference.py`` has it).
+        kernels (a smaller scale; ``benchmarks/paper/reference.py`` has it).
 
         Parameters
         ----------
