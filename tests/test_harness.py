@@ -90,7 +90,10 @@ def test_suites_list_their_runs():
         models = {m for _, m, _ in plan_runs("paper")}
     assert {"moe:paper", "moe:default", "logreg", "rf", "gb", "mlp", "hgb"} <= models
     real = plan_runs("real", models=["moe:default", "hgb"])
-    assert {d for d, _, _ in real} == set(REAL_DATASETS)  # every registered table
+    assert {d for d, _, _ in real} == set(REAL_DATASETS)  # all but the numeric
+    numeric = {d for d, _, _ in plan_runs("numeric", models=["hgb"])}
+    assert numeric == {"loan-approval", "labour-force", "college-wages"}
+    assert numeric.isdisjoint(REAL_DATASETS) and numeric <= set(SUITES["all"].datasets)
     assert set(REAL_DATASETS) >= {
         "auto-mpg", "heart-disease", "adult", "bank-marketing", "diabetes-130",
     }  # fmt: skip

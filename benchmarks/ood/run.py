@@ -9,8 +9,10 @@ which git ignores.
 
 Suites: quick (Auto MPG and two simulation settings, one seed, fast models:
 about a minute on 2 cores), paper-simulation (12 settings x 20 seeds),
-auto-mpg (20 seeds), paper (both), real (every real table of the registry by
-its natural domain, 5 seeds; the UCI files come from --data-dir), all.
+auto-mpg (20 seeds), paper (both), real (the real tables of the registry by
+their natural domain, 5 seeds; the UCI files come from --data-dir), numeric
+(the numeric-heavy tables loan-approval, labour-force and college-wages, run
+as the real suite runs its tables), all.
 Models: moe:<config> (configs: default, paper, and any --config), logreg, rf,
 gb, mlp (the paper's grids), hgb, majority (the most frequent class), and,
 when their package is installed, catboost, lightgbm, realmlp and tabm

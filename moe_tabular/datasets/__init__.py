@@ -23,6 +23,11 @@ from ._packaged import (
     load_penguins,
 )
 from ._uci_categorical import load_car_evaluation, load_mushroom, load_nursery
+from ._wooldridge_numeric import (
+    load_college_wages,
+    load_labour_force,
+    load_loan_approval,
+)
 
 __all__ = [
     "TabularDataset",
@@ -31,12 +36,15 @@ __all__ = [
     "load_bank_marketing",
     "load_car_evaluation",
     "load_card_wages",
+    "load_college_wages",
     "load_contraception",
     "load_county_murders",
     "load_diabetes_130",
     "load_happiness",
     "load_heart_disease",
     "load_injury",
+    "load_labour_force",
+    "load_loan_approval",
     "load_mushroom",
     "load_nursery",
     "load_penguins",

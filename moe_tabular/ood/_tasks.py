@@ -45,6 +45,14 @@ _REAL = {
     "contraception": "load_contraception",
     "penguins": "load_penguins",
 }
+# numeric-heavy tables (issue 29): registered, but outside the real suite whose
+# committed results the docs read; run them with --suite numeric or --datasets
+_NUMERIC = {
+    "loan-approval": "load_loan_approval",
+    "labour-force": "load_labour_force",
+    "college-wages": "load_college_wages",
+}
+_LOADERS = {**_REAL, **_NUMERIC}
 
 
 def simulation_name(setting):
@@ -71,9 +79,15 @@ def simulation_name(setting):
 
 
 # Every dataset the harness knows: the paper's 12 simulation settings, then the
-# real tables (Auto MPG first). Any ``sim-<core>-<corr>-<x_noise>`` also works.
+# real tables (Auto MPG first), then the numeric-heavy ones. Any
+# ``sim-<core>-<corr>-<x_noise>`` also works.
 REAL_DATASETS = tuple(_REAL)
-DATASETS = (*(simulation_name(s) for s in PAPER_SETTINGS), *REAL_DATASETS)
+NUMERIC_DATASETS = tuple(_NUMERIC)
+DATASETS = (
+    *(simulation_name(s) for s in PAPER_SETTINGS),
+    *REAL_DATASETS,
+    *NUMERIC_DATASETS,
+)
 PROTOCOLS = ("standard", "transductive")
 
 
@@ -193,7 +207,7 @@ def _parse_simulation(name):
 
 
 def _check_dataset(name):
-    if name in _REAL or _parse_simulation(name) is not None:
+    if name in _LOADERS or _parse_simulation(name) is not None:
         return
     raise ValueError(
         f"Unknown dataset {name!r}; choose from {', '.join(DATASETS)} or any "
@@ -213,11 +227,11 @@ def needs_files(name):
     >>> needs_files("adult"), needs_files("auto-mpg"), needs_files("sim-1-0.1-0")
     (True, False, False)
     """
-    if name not in _REAL:
+    if name not in _LOADERS:
         return False
     from .. import datasets  # the public loaders; imported late (no cycle)
 
-    parameter = inspect.signature(getattr(datasets, _REAL[name])).parameters.get(
+    parameter = inspect.signature(getattr(datasets, _LOADERS[name])).parameters.get(
         "data_dir"
     )
     return parameter is not None and parameter.default is inspect.Parameter.empty
@@ -277,7 +291,7 @@ def _drawn_simulation_task(name, setting, seed, n_train, n_test):
 def _load(name, data_dir):
     from .. import datasets  # the public loaders; imported late (no cycle)
 
-    loader = getattr(datasets, _REAL[name])
+    loader = getattr(datasets, _LOADERS[name])
     if not needs_files(name):
         return loader()
     if data_dir is None:
