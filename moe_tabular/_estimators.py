@@ -33,9 +33,10 @@ from ._lens import MoELensMixin
 from ._module import MaskedColumnAttention
 from ._persistence import load_model, save_model
 from ._targets import BinnedTarget, ClassTarget
-from ._tokenizer import MASK, ColumnTokenizer
+from ._tokenizer import ColumnTokenizer
 from ._training import Trainer
 from ._validation import check_frame_columns
+from ._vocabulary import MASK
 
 _PREDICT_ROWS = 2**16  # rows encoded at a time by predict
 

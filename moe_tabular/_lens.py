@@ -22,9 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._inference import float64_copy, in_chunks, leave_one_out_log_proba
-from ._tokenizer import MASK, MISSING, N_RESERVED, UNKNOWN
-
-RESERVED_LABELS = ("MASK", "MISSING", "UNKNOWN")  # codes -3, -2, -1
+from ._vocabulary import MASK, MISSING, RESERVED_LABELS, UNKNOWN, column_tokens
 
 
 # -- names and labels ------------------------------------------------------------
@@ -267,9 +265,9 @@ def token_embeddings(model):
     offsets = module.category_offsets.cpu().numpy()
     keys, tokens = [], []
     for j, name in _labelled_positions(model):
-        labels = list(RESERVED_LABELS) + _category_labels(model, j)
-        keys += [(name, label) for label in labels]
-        tokens += range(offsets[j] - N_RESERVED, offsets[j] + len(labels) - N_RESERVED)
+        categories = _category_labels(model, j)
+        keys += [(name, label) for label in (*RESERVED_LABELS, *categories)]
+        tokens += column_tokens(offsets[j], len(categories))
     index = pd.MultiIndex.from_tuples(keys, names=["column", "category"])
     frame = pd.DataFrame(
         weight[tokens], index=index, columns=[f"e{k}" for k in range(weight.shape[1])]

@@ -28,7 +28,8 @@ from sklearn.preprocessing import KBinsDiscretizer, LabelEncoder
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._tokenizer import MASK, ColumnTokenizer
+from ._tokenizer import ColumnTokenizer
+from ._vocabulary import MASK
 
 
 def _as_1d(y, *, numeric, owner):

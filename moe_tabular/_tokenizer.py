@@ -6,8 +6,10 @@ bins). Every cell becomes a per-column code, what the model eats::
 
     code = -3 (MASK), -2 (MISSING), -1 (UNKNOWN), 0 .. n_categories_[j] - 1
 
-The model (:class:`~moe_tabular._module.MaskedColumnAttention`) owns the token
-layout: it adds each column's offset itself. This module never imports torch.
+(the reserved codes are :mod:`~moe_tabular._vocabulary`'s). The model
+(:class:`~moe_tabular._module.MaskedColumnAttention`) adds each column's offset
+itself (:func:`~moe_tabular._vocabulary.token_layout`). This module never
+imports torch.
 """
 
 import numbers
@@ -32,9 +34,7 @@ from sklearn.utils.validation import (
 )
 
 from ._validation import check_frame_columns
-
-MASK, MISSING, UNKNOWN = -3, -2, -1
-N_RESERVED = 3
+from ._vocabulary import MISSING, UNKNOWN
 
 
 def _column_label(frame, j):

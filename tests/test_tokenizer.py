@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from moe_tabular import ColumnTokenizer
-from moe_tabular._tokenizer import MISSING, UNKNOWN
+from moe_tabular._vocabulary import MISSING, UNKNOWN
 
 from .conftest import make_frame
 
