@@ -2,13 +2,11 @@
 
 import numpy as np
 from sklearn.base import OneToOneFeatureMixin, TransformerMixin
-from sklearn.preprocessing import KBinsDiscretizer
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimators import _BaseMoECBOW
-from ._lens import _feature_categories
 from ._targets import NoTarget
-from ._tokenizer import ColumnTokenizer, _numeric_values
+from ._tokenizer import ColumnTokenizer
 
 
 class MoECBOWImputer(OneToOneFeatureMixin, TransformerMixin, _BaseMoECBOW):
@@ -48,8 +46,9 @@ verbose
     ----------
     bin_means_ : list of ndarray or None, length ``n_features_in_``
         For a numeric column, the value filled in for each of its bins: the mean
-        training value of the bin (the midpoint of its edges when empty), or the
-        value itself when the column has few distinct values; None for a
+        training value of the bin, weighted by ``sample_weight`` (the midpoint
+        of its edges when empty), or the value itself when the column has few
+        distinct values (:meth:`ColumnTokenizer.bin_values`); None for a
         categorical column.
     n_features_in_ : int
         Number of columns seen during fit.
@@ -138,7 +137,7 @@ verbose
         first = not hasattr(self, "module_")
         super().partial_fit(X, None, sample_weight=sample_weight)
         if first:
-            self.bin_means_ = self._bin_means(X)
+            self.bin_means_ = self._bin_means(X, sample_weight)
         return self
 
     def _make_target(self):
@@ -146,31 +145,23 @@ verbose
 
     def _fit(self, X, y, sample_weight):
         super()._fit(X, None, sample_weight)
-        self.bin_means_ = self._bin_means(X)  # X was validated just above
+        self.bin_means_ = self._bin_means(X, sample_weight)  # X validated above
         return self
 
-    def _bin_means(self, X):
+    def _bin_means(self, X, sample_weight):
         frame = ColumnTokenizer._as_frame(X)
         codes = self.tokenizer_._transform_frame(frame)
-        means = []
-        for j, encoder in enumerate(self.tokenizer_.encoders_):
-            if self.tokenizer_.categorical_[j] or encoder is None:
-                means.append(None)
-                continue
-            n_bins = int(self.tokenizer_.n_categories_[j])
-            if not isinstance(encoder, KBinsDiscretizer):
-                means.append(encoder.categories_[0].astype(np.float64))
-                continue
-            values = _numeric_values(frame.iloc[:, j], repr(j))
-            seen = codes[:, j] >= 0
-            bins = codes[seen, j]
-            counts = np.bincount(bins, minlength=n_bins)
-            # each value over its bin's count: the sums never overflow
-            shares = values[seen] / counts[bins]
-            means_j = np.bincount(bins, weights=shares, minlength=n_bins)
-            mids = _feature_categories(self, j)[1]  # for bins no row fell in
-            means.append(np.where(counts > 0, means_j, mids))
-        return means
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        tokenizer = self.tokenizer_
+        return [
+            None
+            if tokenizer.categorical_[j] or not tokenizer.n_categories_[j]
+            else tokenizer.bin_values(
+                j, frame.iloc[:, j], sample_weight, codes=codes[:, j]
+            )
+            for j in range(tokenizer.n_features_in_)
+        ]
 
     def _numeric_fill_values(self):
         return self.bin_means_

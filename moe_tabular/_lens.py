@@ -17,7 +17,6 @@ estimators, the constant placeholder token for the imputer (which has no target)
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.preprocessing import KBinsDiscretizer
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -40,43 +39,10 @@ def column_names(model, *, placeholder=True):
     return names
 
 
-def _format(value):
-    if isinstance(value, (float, np.floating)):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _feature_categories(model, j):
-    """(labels, numeric fill values or None) of the categories of feature ``j``."""
-    tokenizer = model.tokenizer_
-    encoder = tokenizer.encoders_[j]
-    if encoder is None:
-        return [], None
-    if isinstance(encoder, KBinsDiscretizer):
-        edges = encoder.bin_edges_[0]
-        if len(edges) < 2:  # sklearn dropped every bin (values span < 1e-8): one
-            return ["all"], edges[:1].astype(np.float64)
-        n_bins = len(edges) - 1
-        labels = [
-            f"[{_format(a)}, {_format(b)})"
-            for a, b in zip(edges[:-1], edges[1:], strict=True)
-        ]
-        labels[0] = f"< {_format(edges[1])}" if n_bins > 1 else "all"
-        if n_bins > 1:
-            labels[-1] = f">= {_format(edges[-2])}"
-        return labels, edges[:-1] / 2 + edges[1:] / 2  # halves: no overflow
-    codes = np.arange(tokenizer.n_categories_[j], dtype=np.float64).reshape(-1, 1)
-    values = encoder.inverse_transform(codes).ravel()
-    labels = [_format(value) for value in values]
-    if tokenizer.categorical_[j]:
-        return labels, None
-    return labels, values.astype(np.float64)
-
-
 def _category_labels(model, j):
     """Labels of the categories of position ``j`` (a feature or the target)."""
     if j < model.n_features_in_:
-        return _feature_categories(model, j)[0]
+        return model.tokenizer_.category_labels(j)
     return model._target.labels()
 
 
@@ -214,12 +180,15 @@ def impute(model, X, *, strategy="most_likely", random_state=None, numeric_value
             cumulative = np.cumsum(proba / proba.sum(axis=1, keepdims=True), axis=1)
             chosen = (cumulative < rng.random_sample((len(rows), 1))).sum(axis=1)
             chosen = np.minimum(chosen, proba.shape[1] - 1)
-        labels, midpoints = _feature_categories(model, j)
         if model.tokenizer_.categorical_[j]:
             encoder = model.tokenizer_.encoders_[j]
             values = encoder.inverse_transform(chosen.reshape(-1, 1)).ravel()
         else:
-            table = midpoints if numeric_values is None else numeric_values[j]
+            table = (
+                model.tokenizer_.bin_values(j)  # the midpoints
+                if numeric_values is None
+                else numeric_values[j]
+            )
             values = np.asarray(table, dtype=np.float64)[chosen]
         series = frame.iloc[:, j]
         is_integer = pd.api.types.is_integer_dtype(series.dtype)

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import KBinsDiscretizer, LabelEncoder
+from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._tokenizer import ColumnTokenizer
+from ._tokenizer import ColumnTokenizer, format_category
 from ._vocabulary import MASK
 
 
@@ -84,12 +84,6 @@ def _warn_unlabeled(unlabeled, owner):
             UserWarning,
             stacklevel=_outside_caller_level(),
         )
-
-
-def _label_format(value):
-    if isinstance(value, (float, np.floating)):
-        return f"{value:.4g}"
-    return str(value)
 
 
 class ClassTarget:
@@ -154,7 +148,7 @@ class ClassTarget:
         return codes
 
     def labels(self):
-        return [_label_format(c) for c in self.classes_]
+        return [format_category(c) for c in self.classes_]
 
     def attributes(self):
         return {"classes_": self.classes_}
@@ -213,18 +207,10 @@ class BinnedTarget:
         )
         self.binner = ColumnTokenizer(n_bins=self.n_bins, categorical_features=None)
         self.binner.fit(values.reshape(-1, 1), sample_weight=weight)
+        # the weighted mean of each bin; an empty quantile bin (ties) predicts
+        # the midpoint of its edges
         codes = self.encode(values)
-        n_bins = int(self.binner.n_categories_[0])
-        totals = np.bincount(codes, weights=weight, minlength=n_bins)
-        # the mean as a sum of y * w / total: no overflow near the float max
-        share = weight / np.where(totals > 0, totals, 1)[codes]
-        means = np.bincount(codes, weights=values * share, minlength=n_bins)
-        # an empty quantile bin (ties) predicts the midpoint of its edges
-        encoder = self.binner.encoders_[0]
-        if isinstance(encoder, KBinsDiscretizer) and (totals == 0).any():
-            edges = encoder.bin_edges_[0]
-            means = np.where(totals > 0, means, edges[1:] / 2 + edges[:-1] / 2)
-        self.bin_means_ = means
+        self.bin_means_ = self.binner.bin_values(0, values, weight, codes=codes)
         _warn_unlabeled(np.isnan(y), owner)
         return self
 
@@ -239,7 +225,7 @@ class BinnedTarget:
 
     def labels(self):
         means = self.bin_means_
-        return [f"bin {k} (mean {_label_format(m)})" for k, m in enumerate(means)]
+        return [f"bin {k} (mean {format_category(m)})" for k, m in enumerate(means)]
 
     def attributes(self):
         return {"target_bin_means_": self.bin_means_}

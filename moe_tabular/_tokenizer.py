@@ -37,6 +37,19 @@ from ._validation import check_frame_columns
 from ._vocabulary import MISSING, UNKNOWN
 
 
+def format_category(value):
+    """How a label writes a category's value: floats to 4 significant digits.
+
+    Examples
+    --------
+    >>> format_category(1 / 3), format_category("red"), format_category(7)
+    ('0.3333', 'red', '7')
+    """
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def _column_label(frame, j):
     """How error messages name column ``j``."""
     name = frame.columns[j]
@@ -545,6 +558,119 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 frame.iloc[:, j], j, _column_label(frame, j)
             )
         return codes
+
+    def category_labels(self, j):
+        """Labels of the categories (or bins) of column ``j``, in code order.
+
+        Categories are labelled by value, bins by interval (``"< 1.5"``,
+        ``"[1.5, 3)"``, ``">= 3"``; ``"all"`` for a column of one bin).
+
+        Parameters
+        ----------
+        j : int
+            The column.
+
+        Returns
+        -------
+        labels : list of str, length ``n_categories_[j]``
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> X = pd.DataFrame({"city": ["Oslo", "Rome"] * 2, "t": [1.0, 2.0, 3.0, 4.0]})
+        >>> tokenizer = ColumnTokenizer(n_bins=2).fit(X)
+        >>> tokenizer.category_labels(0), tokenizer.category_labels(1)
+        (['Oslo', 'Rome'], ['< 2.5', '>= 2.5'])
+        """
+        check_is_fitted(self)
+        encoder = self.encoders_[j]
+        if encoder is None:
+            return []
+        if isinstance(encoder, KBinsDiscretizer):
+            edges = encoder.bin_edges_[0]
+            if len(edges) < 3:  # one bin (sklearn drops every bin of values
+                return ["all"]  # spanning less than 1e-8: one bin then too)
+            labels = [
+                f"[{format_category(a)}, {format_category(b)})"
+                for a, b in zip(edges[:-1], edges[1:], strict=True)
+            ]
+            labels[0] = f"< {format_category(edges[1])}"
+            labels[-1] = f">= {format_category(edges[-2])}"
+            return labels
+        codes = np.arange(self.n_categories_[j], dtype=np.float64).reshape(-1, 1)
+        return [format_category(v) for v in encoder.inverse_transform(codes).ravel()]
+
+    def bin_values(self, j, values=None, sample_weight=None, *, codes=None):
+        """The number each code of numeric column ``j`` stands for.
+
+        Without ``values``: the midpoint of each bin's edges, or, for a column
+        with few distinct values (one code per value), the values themselves.
+        Given the column's training ``values``: the mean training value of
+        each bin (the midpoint for a bin no row fell in), weighted by
+        ``sample_weight``. Unweighted, a column with few distinct values keeps
+        its exact values; weighted, its codes get weighted means too (each
+        the code's value up to rounding).
+
+        Parameters
+        ----------
+        j : int
+            A numeric column.
+        values : array-like of shape (n_samples,), default=None
+            The column's training values (missing ones NaN, None or ``pd.NA``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Their weights.
+        codes : ndarray of int of shape (n_samples,), default=None
+            This tokenizer's codes of ``values``, when at hand; encoded here
+            otherwise. Rows with a negative code (missing) are left out.
+
+        Returns
+        -------
+        bin_values : ndarray of float64, shape (``n_categories_[j]``,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> tokenizer = ColumnTokenizer(n_bins=2).fit([[1.0], [2.0], [3.0], [5.0]])
+        >>> tokenizer.bin_values(0).tolist()  # edges 1, 2.5 and 5
+        [1.75, 3.75]
+        >>> tokenizer.bin_values(0, [1.0, 2.0, 3.0, 5.0]).tolist()
+        [1.5, 4.0]
+        """
+        check_is_fitted(self)
+        if self.categorical_[j]:
+            raise ValueError(f"Column {j} is categorical: its codes are not numbers.")
+        encoder = self.encoders_[j]
+        if encoder is None:  # no value at fit
+            return np.empty(0)
+        binned = isinstance(encoder, KBinsDiscretizer)
+        if binned:
+            edges = encoder.bin_edges_[0]
+            if len(edges) < 2:  # sklearn dropped every bin (values span < 1e-8)
+                points = edges[:1].astype(np.float64)
+            else:
+                points = edges[:-1] / 2 + edges[1:] / 2  # halves: no overflow
+        else:
+            points = encoder.categories_[0].astype(np.float64)
+        if values is None or (sample_weight is None and not binned):
+            return points
+        series = values if isinstance(values, pd.Series) else pd.Series(values)
+        values = _numeric_values(series, repr(j))
+        if codes is None:
+            codes = self._encode_column(series, j, repr(j))
+        seen = codes >= 0
+        bins, values = codes[seen], values[seen]
+        n_bins = int(self.n_categories_[j])
+        if sample_weight is None:
+            counts = np.bincount(bins, minlength=n_bins)
+            shares = values / counts[bins]  # each value over its bin's count:
+            means = np.bincount(bins, weights=shares, minlength=n_bins)  # no overflow
+            return np.where(counts > 0, means, points)
+        weight = np.asarray(sample_weight, dtype=np.float64)[seen]
+        totals = np.bincount(bins, weights=weight, minlength=n_bins)
+        # the mean as a sum of value * weight / total: no overflow near the float max
+        share = weight / np.where(totals > 0, totals, 1)[bins]
+        means = np.bincount(bins, weights=values * share, minlength=n_bins)
+        return np.where(totals > 0, means, points)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
