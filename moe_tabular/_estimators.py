@@ -1,7 +1,7 @@
 """The scikit-learn face: MoECBOWClassifier and MoECBOWRegressor.
 
 Both share :class:`_BaseMoECBOW`, which owns every hyperparameter, the one path
-from ``X`` to the model's codes (:meth:`_BaseMoECBOW._encode`) and training; the
+from ``X`` to the model's codes (:meth:`_BaseMoECBOW._preprocess_X`) and training; the
 subclasses only choose their target (:mod:`~moe_tabular._targets`) and decode
 predictions.
 """
@@ -25,7 +25,6 @@ from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
-    validate_data,
 )
 
 from ._inference import column_log_proba, float64_copy, resolve_device
@@ -33,12 +32,18 @@ from ._lens import MoELensMixin
 from ._module import MaskedColumnAttention
 from ._persistence import load_model, save_model
 from ._targets import BinnedTarget, ClassTarget
-from ._tokenizer import ColumnTokenizer
+from ._tokenizer import ColumnTokenizer, check_table
 from ._training import Trainer
-from ._validation import check_frame_columns
-from ._vocabulary import MASK
 
 _PREDICT_ROWS = 2**16  # rows encoded at a time by predict
+
+
+def _with_target(features, target_codes):
+    """Codes of every position: the features', then the target's (last)."""
+    codes = np.empty((features.shape[0], features.shape[1] + 1), dtype=np.int64)
+    codes[:, :-1] = features
+    codes[:, -1] = target_codes
+    return codes
 
 
 class _BaseMoECBOW(MoELensMixin, BaseEstimator):
@@ -158,11 +163,25 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         """Row weights from ``sample_weight`` (and, for classes, ``class_weight``)."""
         return sample_weight
 
-    # -- the one path from X to the model ------------------------------------------
-    def _check_X(self, X, *, reset):
-        """Validate ``X`` once (sklearn's checks and messages); keep its dtypes.
+    def _extra_fitted(self, tokenizer, frame, codes, row_weights):
+        """Fitted attributes of a subclass read off the first call's data."""
+        return {}
 
-        Returns the table as a DataFrame whose dtypes the tokenizer reads.
+    # -- the one path from X to the model ------------------------------------------
+    def _preprocess_X(self, X, *, reset):
+        """``X`` checked once, in this estimator's name, as the tokenizer reads it.
+
+        The one entry from a table, as HistGradientBoosting's: :meth:`fit`,
+        :meth:`partial_fit`, prediction, the lens and the imputer all start
+        here. scikit-learn's checks run with their messages;
+        ``reset=True`` sets ``n_features_in_`` and ``feature_names_in_``,
+        ``reset=False`` checks them. The frame keeps ``X``'s dtypes; the
+        tokenizer encodes it without checking it again
+        (:meth:`ColumnTokenizer.fit_encode`, :meth:`ColumnTokenizer.encode`).
+
+        Returns
+        -------
+        frame : DataFrame of shape (n_samples, n_features)
         """
         if type(X).__module__.split(".")[0] in {"dask", "dask_expr"}:
             raise TypeError(
@@ -171,55 +190,36 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
                 "with dask_ml.wrappers.Incremental (partial_fit), or pass "
                 "X.compute() if it fits in memory."
             )
-        validate_data(
-            self,
-            check_frame_columns(X),
-            dtype=None,
-            ensure_all_finite="allow-nan",
-            reset=reset,
-        )
-        return ColumnTokenizer._as_frame(X)
+        return check_table(self, X, reset=reset)
 
-    def _encode(self, X):
-        """Checked ``X`` -> codes of every position, the target's masked.
+    def _codes(self, frame):
+        """Codes of every position of a checked frame, the target's masked.
 
-        The one path from a table to what the fitted module eats, used by
-        prediction, the lens and the imputer: ``X`` is validated once, the
-        tokenizer encodes it, and the target position gets the target's
-        context code (MASK, or the imputer's constant placeholder).
+        The tokenizer's codes of the features, then the target's context code
+        (MASK, or the imputer's constant placeholder).
 
         Returns
         -------
         codes : ndarray of int64, shape (n_samples, n_features_in_ + 1)
         """
-        check_is_fitted(self)
-        return self._frame_codes(self._check_X(X, reset=False))
+        features = self.tokenizer_.encode(frame)
+        return _with_target(features, self._target.context_code)
 
-    def _frame_codes(self, frame):
-        """:meth:`_encode` of a frame that :meth:`_check_X` checked."""
-        codes = np.empty((frame.shape[0], frame.shape[1] + 1), dtype=np.int64)
-        codes[:, :-1] = self.tokenizer_._transform_frame(frame)
-        codes[:, -1] = MASK if self._target.has_target else 0
-        return codes
+    def _encode(self, X):
+        """:meth:`_codes` of ``X``: what the lens and the imputer run the module on."""
+        check_is_fitted(self)
+        return self._codes(self._preprocess_X(X, reset=False))
 
     # -- fitting -----------------------------------------------------------------
-    def _new_tokenizer(self, checked):
-        """An unfitted tokenizer of this estimator's parameters for ``checked``.
-
-        ``checked`` carries ``n_features_in_`` (and ``feature_names_in_``) of
-        the validated table.
-        """
-        tokenizer = ColumnTokenizer(
+    def _new_tokenizer(self):
+        """An unfitted tokenizer of this estimator's parameters."""
+        return ColumnTokenizer(
             categorical_features=self.categorical_features,
             n_bins=self.n_bins,
             handle_unknown=self.handle_unknown,
             min_frequency=self.min_frequency,
             max_categories=self.max_categories,
         )
-        tokenizer.n_features_in_ = checked.n_features_in_
-        if hasattr(checked, "feature_names_in_"):
-            tokenizer.feature_names_in_ = checked.feature_names_in_
-        return tokenizer
 
     @staticmethod
     def _n_categories(tokenizer, target):
@@ -292,7 +292,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         row_weights : ndarray of shape (n_kept,) or None
         """
         checked = clone(self) if first_call else self
-        frame = checked._check_X(X, reset=first_call)
+        frame = checked._preprocess_X(X, reset=first_call)
         if first_call and self.d_embedding % self.n_heads:
             raise ValueError(
                 f"n_heads={self.n_heads} must divide d_embedding={self.d_embedding}."
@@ -318,14 +318,14 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             target = self._target
         target_codes = target.encode(y if target.has_target else np.zeros(len(frame)))
         row_weights = self._row_weights(target, target_codes, sample_weight)
-        if first_call:
-            tokenizer = self._new_tokenizer(checked)._fit_frame(frame, row_weights)
+        if first_call:  # X encoded once, as the tokenizer is fitted to it
+            tokenizer = self._new_tokenizer()
+            features = tokenizer.fit_encode(frame, row_weights)
             fitted.update(tokenizer_=tokenizer, _target=target)
+            fitted.update(self._extra_fitted(tokenizer, frame, features, row_weights))
         else:
-            tokenizer = self.tokenizer_
-        codes = np.empty((frame.shape[0], frame.shape[1] + 1), dtype=np.int64)
-        codes[:, :-1] = tokenizer._transform_frame(frame)
-        codes[:, -1] = target_codes
+            features = self.tokenizer_.encode(frame)
+        codes = _with_target(features, target_codes)
         return fitted, codes, target_codes, row_weights
 
     def _check_rows(self, frame, y, sample_weight):
@@ -559,13 +559,13 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         output, so memory beyond ``X`` and the output stays bounded.
         """
         check_is_fitted(self)
-        frame = self._check_X(X, reset=False)
+        frame = self._preprocess_X(X, reset=False)
         module = float64_copy(self.module_)
         target = len(module.n_categories) - 1
         out = np.empty((len(frame), int(module.n_categories[target])))
         for start in range(0, len(frame), _PREDICT_ROWS):
             rows = slice(start, start + _PREDICT_ROWS)
-            codes = self._frame_codes(frame.iloc[rows])
+            codes = self._codes(frame.iloc[rows])
             out[rows] = column_log_proba(module, codes, target, n_heads=self.n_heads)
         return out
 

@@ -1,12 +1,10 @@
 """MoECBOWImputer: the masked-column model fitted on ``X`` alone, as a transformer."""
 
-import numpy as np
 from sklearn.base import OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimators import _BaseMoECBOW
 from ._targets import NoTarget
-from ._tokenizer import ColumnTokenizer
 
 
 class MoECBOWImputer(OneToOneFeatureMixin, TransformerMixin, _BaseMoECBOW):
@@ -134,34 +132,22 @@ verbose
         self : MoECBOWImputer
             The imputer, trained one more epoch.
         """
-        first = not hasattr(self, "module_")
-        super().partial_fit(X, None, sample_weight=sample_weight)
-        if first:
-            self.bin_means_ = self._bin_means(X, sample_weight)
-        return self
+        return super().partial_fit(X, None, sample_weight=sample_weight)
 
     def _make_target(self):
         return NoTarget()
 
-    def _fit(self, X, y, sample_weight):
-        super()._fit(X, None, sample_weight)
-        self.bin_means_ = self._bin_means(X, sample_weight)  # X validated above
-        return self
-
-    def _bin_means(self, X, sample_weight):
-        frame = ColumnTokenizer._as_frame(X)
-        codes = self.tokenizer_._transform_frame(frame)
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        tokenizer = self.tokenizer_
-        return [
+    def _extra_fitted(self, tokenizer, frame, codes, row_weights):
+        # bin_means_: the value filled into each bin of each numeric column
+        bin_means = [
             None
             if tokenizer.categorical_[j] or not tokenizer.n_categories_[j]
             else tokenizer.bin_values(
-                j, frame.iloc[:, j], sample_weight, codes=codes[:, j]
+                j, frame.iloc[:, j], row_weights, codes=codes[:, j]
             )
             for j in range(tokenizer.n_features_in_)
         ]
+        return {"bin_means_": bin_means}
 
     def _numeric_fill_values(self):
         return self.bin_means_

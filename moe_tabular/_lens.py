@@ -64,8 +64,12 @@ def masked_log_proba(model, X):
         context of every feature column.
     """
     codes = model._encode(X)
+    return codes, _leave_one_out(model, codes)
+
+
+def _leave_one_out(model, codes):
     module = float64_copy(model.module_)
-    return codes, leave_one_out_log_proba(module, codes, n_heads=model.n_heads)
+    return leave_one_out_log_proba(module, codes, n_heads=model.n_heads)
 
 
 # -- 1. expert weights -----------------------------------------------------------
@@ -126,13 +130,6 @@ def expert_weights(model, X, *, column=None, aggregate="mean"):
 
 
 # -- 2. imputation ---------------------------------------------------------------
-def _as_frame(X):
-    if isinstance(X, pd.DataFrame):
-        return X.copy()
-    array = np.asarray(X)
-    return pd.DataFrame(array.reshape(len(array), -1).copy())
-
-
 def _fill(series, rows, values, is_integer):
     """``series`` with ``values`` written at positions ``rows``, dtype kept."""
     if isinstance(series.dtype, pd.CategoricalDtype):
@@ -162,9 +159,12 @@ def impute(model, X, *, strategy="most_likely", random_state=None, numeric_value
     """
     if strategy not in ("most_likely", "sample"):
         raise ValueError(f"strategy={strategy!r} must be 'most_likely' or 'sample'.")
-    codes, log_proba = masked_log_proba(model, X)
+    check_is_fitted(model)
+    frame = model._preprocess_X(X, reset=False)
+    codes = model._codes(frame)
+    log_proba = _leave_one_out(model, codes)
     rng = check_random_state(random_state)
-    frame = _as_frame(X)
+    frame = frame.copy()  # filled in below; X stays as it is
     for j in range(model.n_features_in_):
         rows = np.flatnonzero(codes[:, j] == MISSING)
         if len(rows) == 0 or model.tokenizer_.n_categories_[j] == 0:

@@ -10,7 +10,9 @@ persistence (no flags, no ``hasattr`` sniffing):
 
 Each has ``fit(y)`` (validates and learns), ``encode(y)`` (codes for training;
 an unlabeled row gets the MASK code, so it trains the feature columns only),
-``n_categories``, ``ordered`` (joins the shared vocabulary of ordered columns),
+``context_code`` (the target position's code when predicting: MASK, or the
+placeholder's), ``n_categories``, ``ordered`` (joins the shared vocabulary of
+ordered columns),
 ``labels()`` (names of its categories), ``state()``/``from_state()`` (plain
 values for :mod:`~moe_tabular._persistence`) and ``check_layout`` (the saved
 state against the network). ``fit`` warns once when some rows are unlabeled,
@@ -98,6 +100,7 @@ class ClassTarget:
 
     name = "target"
     has_target = True
+    context_code = MASK  # the target masked: predicted
 
     def fit(self, y, *, owner="MoECBOWClassifier", sample_weight=None):
         y = _as_1d(y, numeric=False, owner=owner)
@@ -187,6 +190,7 @@ class BinnedTarget:
 
     name = "target"
     has_target = True
+    context_code = MASK  # the target masked: predicted
     ordered = True
 
     def __init__(self, n_bins=10):
@@ -206,11 +210,10 @@ class BinnedTarget:
             np.ones(len(values)) if sample_weight is None else sample_weight[labeled]
         )
         self.binner = ColumnTokenizer(n_bins=self.n_bins, categorical_features=None)
-        self.binner.fit(values.reshape(-1, 1), sample_weight=weight)
+        codes = self.binner.fit_transform(values.reshape(-1, 1), sample_weight=weight)
         # the weighted mean of each bin; an empty quantile bin (ties) predicts
         # the midpoint of its edges
-        codes = self.encode(values)
-        self.bin_means_ = self.binner.bin_values(0, values, weight, codes=codes)
+        self.bin_means_ = self.binner.bin_values(0, values, weight, codes=codes[:, 0])
         _warn_unlabeled(np.isnan(y), owner)
         return self
 
@@ -260,6 +263,7 @@ class NoTarget:
 
     name = "(constant)"
     has_target = False
+    context_code = 0  # the placeholder's one category
     ordered = False
     n_categories = 1
 

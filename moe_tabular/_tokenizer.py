@@ -50,6 +50,56 @@ def format_category(value):
     return str(value)
 
 
+def as_frame(X):
+    """``X`` as a DataFrame: itself if it is one (its dtypes kept), else its array.
+
+    Examples
+    --------
+    >>> as_frame([[1, "a"], [2, "b"]]).shape
+    (2, 2)
+    """
+    if isinstance(X, pd.DataFrame):
+        return X
+    array = np.asarray(X)
+    return pd.DataFrame(array if array.ndim == 2 else array.reshape(len(array), -1))
+
+
+def check_table(owner, X, *, reset):
+    """Check ``X`` once, in ``owner``'s name; return it as the tokenizer reads it.
+
+    scikit-learn's ``validate_data(owner, ..., dtype=None,
+    ensure_all_finite="allow-nan", reset=reset)`` runs its checks with its
+    messages (the owner's class named in them) and sets (``reset=True``) or
+    checks ``owner``'s ``n_features_in_`` and ``feature_names_in_``; a
+    DataFrame is checked on its first row only (see
+    :func:`~moe_tabular._validation.check_frame_columns`). The tokenizer then
+    reads each column's dtype from the frame returned, and checks every value
+    itself as it encodes it.
+
+    Parameters
+    ----------
+    owner : estimator
+        The tokenizer, or an estimator that tokenizes ``X`` (its
+        ``fit_encode`` and ``encode`` take the frame returned).
+    X : {array-like, DataFrame} of shape (n_samples, n_features)
+    reset : bool
+        True at fit.
+
+    Returns
+    -------
+    frame : DataFrame of shape (n_samples, n_features)
+        ``X`` itself if it is a DataFrame.
+    """
+    validate_data(
+        owner,
+        check_frame_columns(X),
+        dtype=None,
+        ensure_all_finite="allow-nan",
+        reset=reset,
+    )
+    return as_frame(X)
+
+
 def _column_label(frame, j):
     """How error messages name column ``j``."""
     name = frame.columns[j]
@@ -358,21 +408,6 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.min_frequency = min_frequency
         self.max_categories = max_categories
 
-    def _frame(self, X, *, reset):
-        """Validate ``X`` with sklearn, then return it as a frame with its dtypes."""
-        X_checkable = check_frame_columns(X)
-        validate_data(
-            self, X_checkable, dtype=None, ensure_all_finite="allow-nan", reset=reset
-        )
-        return self._as_frame(X)
-
-    @staticmethod
-    def _as_frame(X):
-        if isinstance(X, pd.DataFrame):
-            return X
-        array = np.asarray(X)
-        return pd.DataFrame(array if array.ndim == 2 else array.reshape(len(array), -1))
-
     def _resolve_categorical(self, frame):
         n_columns = frame.shape[1]
         spec = self.categorical_features
@@ -423,9 +458,14 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             f"indices or booleans; got {self.categorical_features!r}."
         )
 
-    def _fit_column(self, series, is_categorical, label, sample_weight=None):
+    def _fit_column(self, series, values, is_categorical, sample_weight):
+        """The fitted encoder of one column, its categories and whether ordered.
+
+        ``values`` is ``series`` as :meth:`_column_values` reads it. A
+        categorical column's categories are counted from its codes (None here).
+        """
         if is_categorical:
-            values = _categorical_values(series, label).reshape(-1, 1)
+            values = values.reshape(-1, 1)
             categories, ordered = _category_order(series, values)
             encoder = OrdinalEncoder(
                 categories=categories,
@@ -436,9 +476,7 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 max_categories=self.max_categories,
             ).fit(values)
             encoder.set_params(categories="auto")  # the order fitted is categories_
-            codes = encoder.transform(values)
-            return encoder, int(codes.max(initial=-1)) + 1, ordered
-        values = _numeric_values(series, label)
+            return encoder, None, ordered
         present = ~np.isnan(values)
         finite = values[present].reshape(-1, 1)
         if len(finite) == 0:
@@ -455,13 +493,14 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
         return encoder, n_bins, True
 
-    def _encode_column(self, series, j, label):
-        """Codes of one column: category index, or MISSING/UNKNOWN."""
-        encoder = self.encoders_[j]
+    def _column_values(self, series, j, label):
+        """Column ``j`` as its encoder reads it (objects or floats, NaN missing)."""
         if self.categorical_[j]:
-            values = _categorical_values(series, label)
-        else:
-            values = _numeric_values(series, label)
+            return _categorical_values(series, label)
+        return _numeric_values(series, label)
+
+    def _encode_values(self, values, encoder, label):
+        """Codes of one column's values: category index, or MISSING/UNKNOWN."""
         missing = pd.isna(values)
         codes = np.full(len(values), MISSING, dtype=np.int64)
         if encoder is None:  # no value at fit: every present value is unseen
@@ -477,6 +516,48 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         _warn_if_all_unseen(values, codes, encoder, label)
         return codes
+
+    def _fit_encode(self, frame, sample_weight):
+        """Fit to the rows of ``frame`` of positive weight; codes of all its rows.
+
+        Each column is read and encoded once: the codes of the rows fitted
+        also count a categorical column's categories.
+        """
+        kept = slice(None) if sample_weight is None else sample_weight > 0
+        fitted = frame if sample_weight is None else frame.iloc[kept]
+        weights = None if sample_weight is None else sample_weight[kept]
+        self.categorical_ = self._resolve_categorical(fitted)
+        encoders, n_categories, ordered = [], [], []
+        codes = np.empty(frame.shape, dtype=np.int64)
+        for j in range(frame.shape[1]):
+            label = _column_label(frame, j)
+            values = self._column_values(frame.iloc[:, j], j, label)
+            encoder, n_cats, is_ordered = self._fit_column(
+                fitted.iloc[:, j], values[kept], self.categorical_[j], weights
+            )
+            codes[:, j] = self._encode_values(values, encoder, label)
+            if n_cats is None:  # categorical: the codes of the rows fitted
+                n_cats = int(codes[kept, j].max(initial=-1)) + 1
+            encoders.append(encoder)
+            n_categories.append(n_cats)
+            ordered.append(is_ordered)
+        self.encoders_ = encoders
+        self.n_categories_ = np.asarray(n_categories, dtype=np.int64)
+        self.ordered_ = np.asarray(ordered, dtype=bool)
+        return codes
+
+    def _encode(self, frame):
+        codes = np.empty(frame.shape, dtype=np.int64)
+        for j in range(frame.shape[1]):
+            label = _column_label(frame, j)
+            values = self._column_values(frame.iloc[:, j], j, label)
+            codes[:, j] = self._encode_values(values, self.encoders_[j], label)
+        return codes
+
+    def _checked_weights(self, frame, sample_weight):
+        if sample_weight is None:
+            return None
+        return _check_sample_weight(sample_weight, frame)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -498,35 +579,34 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : ColumnTokenizer
             The fitted tokenizer.
         """
-        frame = self._frame(X, reset=True)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, frame)
-        return self._fit_frame(frame, sample_weight)
-
-    def _fit_frame(self, frame, sample_weight=None):
-        """:meth:`fit` on a frame its caller validated as :meth:`fit` does.
-
-        The caller sets ``n_features_in_`` (and ``feature_names_in_``) first.
-        """
-        if sample_weight is not None:
+        frame = check_table(self, X, reset=True)
+        sample_weight = self._checked_weights(frame, sample_weight)
+        if sample_weight is not None:  # rows of weight 0: as if removed
             kept = sample_weight > 0
             frame, sample_weight = frame.iloc[kept], sample_weight[kept]
-        self.categorical_ = self._resolve_categorical(frame)
-        encoders, n_categories, ordered = [], [], []
-        for j in range(frame.shape[1]):
-            encoder, n_cats, is_ordered = self._fit_column(
-                frame.iloc[:, j],
-                self.categorical_[j],
-                _column_label(frame, j),
-                sample_weight,
-            )
-            encoders.append(encoder)
-            n_categories.append(n_cats)
-            ordered.append(is_ordered)
-        self.encoders_ = encoders
-        self.n_categories_ = np.asarray(n_categories, dtype=np.int64)
-        self.ordered_ = np.asarray(ordered, dtype=bool)
+        self._fit_encode(frame, sample_weight)
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """:meth:`fit`, then :meth:`transform` of the same ``X``, read once.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The table.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights, as for :meth:`fit`; rows of weight 0 are encoded too.
+
+        Returns
+        -------
+        codes : ndarray of int64, shape (n_samples, n_features)
+            As :meth:`transform` returns them.
+        """
+        frame = check_table(self, X, reset=True)
+        return self._fit_encode(frame, self._checked_weights(frame, sample_weight))
 
     def transform(self, X):
         """Per-column codes: what the model eats.
@@ -543,21 +623,48 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             (UNKNOWN); -3 (MASK) is the model's own.
         """
         check_is_fitted(self)
-        return self._transform_frame(self._frame(X, reset=False))
+        return self._encode(check_table(self, X, reset=False))
 
-    def _transform_frame(self, frame):
-        """:meth:`transform` for a frame its caller validated as it does.
+    # -- the seam of an owner that checks X itself (the estimators) ----------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_encode(self, frame, sample_weight=None):
+        """:meth:`fit_transform` of a table its caller has checked.
 
-        An estimator validates its input itself; validating again here would
-        repeat sklearn's feature-name warnings, and silencing them would take
-        ``warnings.catch_warnings``, which is not thread-safe.
+        An estimator checks ``X`` in its own name, once (:func:`check_table`:
+        scikit-learn's checks and messages), then hands the frame here;
+        checking it again would repeat scikit-learn's feature-name warnings.
+        ``n_features_in_`` and ``feature_names_in_`` are read from ``frame``.
+
+        Parameters
+        ----------
+        frame : DataFrame of shape (n_samples, n_features)
+            What :func:`check_table` returned.
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Checked row weights; rows of weight 0 are left out of the fit but
+            encoded.
+
+        Returns
+        -------
+        codes : ndarray of int64, shape (n_samples, n_features)
         """
-        codes = np.empty(frame.shape, dtype=np.int64)
-        for j in range(frame.shape[1]):
-            codes[:, j] = self._encode_column(
-                frame.iloc[:, j], j, _column_label(frame, j)
-            )
-        return codes
+        validate_data(self, frame, skip_check_array=True, reset=True)  # names only
+        return self._fit_encode(frame, sample_weight)
+
+    def encode(self, frame):
+        """:meth:`transform` of a table its caller has checked.
+
+        Parameters
+        ----------
+        frame : DataFrame of shape (n_samples, ``n_features_in_``)
+            What :func:`check_table` returned (with ``reset=False``), or rows
+            of it.
+
+        Returns
+        -------
+        codes : ndarray of int64, shape (n_samples, ``n_features_in_``)
+        """
+        check_is_fitted(self)
+        return self._encode(frame)
 
     def category_labels(self, j):
         """Labels of the categories (or bins) of column ``j``, in code order.
@@ -656,7 +763,7 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         series = values if isinstance(values, pd.Series) else pd.Series(values)
         values = _numeric_values(series, repr(j))
         if codes is None:
-            codes = self._encode_column(series, j, repr(j))
+            codes = self._encode_values(values, self.encoders_[j], repr(j))
         seen = codes >= 0
         bins, values = codes[seen], values[seen]
         n_bins = int(self.n_categories_[j])

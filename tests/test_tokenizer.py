@@ -310,3 +310,42 @@ def test_bin_values_are_midpoints_or_weighted_means_of_the_training_values():
     assert few.bin_values(0, [1.0, 2.0, 2.0]).tolist() == [1.0, 2.0]  # the values
     with pytest.raises(ValueError, match="categorical"):
         ColumnTokenizer().fit([["a"], ["b"]]).bin_values(0)
+
+
+def test_fit_transform_encodes_each_column_once_and_equals_fit_then_transform():
+    frame, _ = make_frame(n_rows=60)
+    weights = np.where(np.arange(60) % 4 == 0, 0.0, 1.5)
+    reads = []
+    original = ColumnTokenizer._column_values
+
+    def counted(self, series, j, label):
+        reads.append(j)
+        return original(self, series, j, label)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ColumnTokenizer, "_column_values", counted)
+        codes = ColumnTokenizer().fit_transform(frame, sample_weight=weights)
+    assert reads == list(range(frame.shape[1]))
+    fitted = ColumnTokenizer().fit(frame, sample_weight=weights)
+    np.testing.assert_array_equal(codes, fitted.transform(frame))
+
+
+@pytest.mark.parametrize("kind", ["classifier", "imputer"])
+def test_an_estimator_encodes_each_column_once_at_fit(kind):
+    from moe_tabular import MoECBOWClassifier, MoECBOWImputer
+
+    frame, target = make_frame(n_rows=40)
+    model = (MoECBOWClassifier if kind == "classifier" else MoECBOWImputer)(
+        max_epochs=1, d_embedding=4, n_heads=1, d_ffn=4
+    )
+    reads = []
+    original = ColumnTokenizer._column_values
+
+    def counted(self, series, j, label):
+        reads.append(j)
+        return original(self, series, j, label)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ColumnTokenizer, "_column_values", counted)
+        model.fit(frame, target if kind == "classifier" else None)
+    assert reads == list(range(frame.shape[1]))
