@@ -30,7 +30,7 @@ from sklearn.utils.validation import (
 from ._inference import column_log_proba, float64_copy, resolve_device
 from ._lens import MoELensMixin
 from ._module import MaskedColumnAttention
-from ._persistence import load_model, save_model
+from ._state import ModelStateMixin
 from ._targets import BinnedTarget, ClassTarget
 from ._tokenizer import ColumnTokenizer, check_table
 from ._training import Trainer
@@ -46,7 +46,7 @@ def _with_target(features, target_codes):
     return codes
 
 
-class _BaseMoECBOW(MoELensMixin, BaseEstimator):
+class _BaseMoECBOW(MoELensMixin, ModelStateMixin, BaseEstimator):
     """Shared machinery of the two estimators; not for direct use."""
 
     _auto_learning_rate_floor = 0.0  # see MoECBOWRegressor
@@ -469,64 +469,6 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             The estimator, trained one more epoch.
         """
         return self._partial_fit(X, y, sample_weight)
-
-    # -- persistence -------------------------------------------------------------
-    def save(self, path):
-        """Save the fitted model to a folder, without pickle.
-
-        The folder gets ``model.safetensors`` (the torch weights) and
-        ``model.json`` (hyperparameters, tokenizer vocabularies and bin edges,
-        classes or target bins, feature names, history, format version). Loading
-        it with :meth:`load` runs no code from the files, unlike :mod:`pickle` and
-        :mod:`joblib`, which also work but must only be used on trusted files.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Folder to write to; created if needed, its two files replaced.
-
-        Examples
-        --------
-        >>> import tempfile
-        >>> import numpy as np
-        >>> from moe_tabular import MoECBOWClassifier
-        >>> X, y = np.array([[0.0], [1.0]] * 10), [0, 1] * 10
-        >>> model = MoECBOWClassifier(max_epochs=2, random_state=0).fit(X, y)
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     model.save(folder)
-        ...     loaded = MoECBOWClassifier.load(folder)
-        >>> bool((loaded.predict_proba(X) == model.predict_proba(X)).all())
-        True
-        """
-        check_is_fitted(self)
-        save_model(self, path)
-
-    @classmethod
-    def load(cls, path, *, device=None):
-        """Load a model written by :meth:`save`; never unpickles.
-
-        Parameters
-        ----------
-        path : str or path-like
-            The folder given to :meth:`save`.
-        device : str, torch.device or None, default=None
-            Where to put the model (what torch accepts, or "auto"); the saved
-            ``device`` parameter if None.
-
-        Returns
-        -------
-        model : estimator
-            The fitted model; it predicts exactly as the saved one. A saved
-            ``random_state`` that was a ``RandomState`` instance comes back as None.
-
-        Raises
-        ------
-        ValueError
-            If a file is missing or corrupt, holds another estimator class, was
-            written by a newer format version, or its ``model.json`` does not
-            match its weights.
-        """
-        return load_model(path, cls, device=device)
 
     # -- prediction --------------------------------------------------------------
     @property

@@ -134,6 +134,8 @@ verbose
         """
         return super().partial_fit(X, None, sample_weight=sample_weight)
 
+    _saved_attributes = (*_BaseMoECBOW._saved_attributes, "bin_means_")
+
     def _make_target(self):
         return NoTarget()
 

@@ -234,12 +234,12 @@ class BinnedTarget:
         return {"target_bin_means_": self.bin_means_}
 
     def state(self):
-        return {"kind": "bins", "means": self.bin_means_, "binner": self.binner}
+        return {"kind": "bins", "means": self.bin_means_, "binner": self.binner.state()}
 
     @classmethod
     def from_state(cls, state):
         means = np.asarray(state["means"], dtype=np.float64)
-        binner = state["binner"]
+        binner = ColumnTokenizer.from_state(state["binner"])
         if means.ndim != 1 or binner.n_features_in_ != 1:
             raise ValueError("the saved target bins are not one column")
         if int(binner.n_categories_[0]) != len(means):
@@ -285,3 +285,19 @@ class NoTarget:
     @classmethod
     def from_state(cls, state):
         return cls()
+
+
+_KINDS = {"classes": ClassTarget, "bins": BinnedTarget, "none": NoTarget}
+
+
+def target_from_state(state):
+    """The target of a ``state()`` of any kind.
+
+    Examples
+    --------
+    >>> type(target_from_state(ClassTarget().fit([1, 2]).state())).__name__
+    'ClassTarget'
+    """
+    if not isinstance(state, dict) or state.get("kind") not in _KINDS:
+        raise ValueError(f"bad target state {state!r:.80}")
+    return _KINDS[state["kind"]].from_state(state)

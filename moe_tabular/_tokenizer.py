@@ -33,6 +33,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._encoders import encoder_from_state, encoder_state, spiked_quantile_bins
 from ._validation import check_frame_columns
 from ._vocabulary import MISSING, UNKNOWN
 
@@ -250,62 +251,6 @@ def _caller_stacklevel():
     return level
 
 
-def _spikes(values, weights, n_bins):
-    """The values that hold at least ``1 / n_bins`` of the (weighted) rows."""
-    uniques, inverse = np.unique(values, return_inverse=True)
-    mass = np.bincount(inverse, weights=weights)
-    return uniques[mass * n_bins >= mass.sum()]
-
-
-def _spiked_quantile_bins(values, weights, n_bins):
-    """A fitted quantile :class:`~sklearn.preprocessing.KBinsDiscretizer` whose
-    spikes get bins of their own; the encoder and its number of bins.
-
-    A value held by at least ``1 / n_bins`` of the rows (the zeros of a
-    zero-inflated amount, a sentinel such as 999) would fill whole quantile
-    bins: their edges coincide and sklearn merges them, so the spike swallows
-    its neighbours (every cell of a column that is zero in 92% of rows then
-    shares one bin). Each spike ``v`` gets the bin ``[v, nextafter(v))`` (the
-    largest value ``[v, v]``); the inner edges of ``n_bins`` minus the number of
-    spikes quantile bins (at least two) of the other values cut the rest.
-    Without spikes this is sklearn's quantile binning unchanged.
-    """
-    spikes = _spikes(values, weights, n_bins)
-    rest = ~np.isin(values, spikes)
-    encoder = KBinsDiscretizer(
-        n_bins=max(2, n_bins - len(spikes)),
-        encode="ordinal",
-        strategy="quantile",
-        quantile_method="averaged_inverted_cdf",
-        subsample=None,
-    )
-    # the column is its spikes and at most one other value: spikes' edges only
-    binned = rest if len(np.unique(values[rest])) >= 2 else slice(None)
-    with warnings.catch_warnings():  # tiny bins are merged; n_bins_ says so
-        warnings.filterwarnings("ignore", message="Bins whose width")
-        encoder.fit(
-            values[binned].reshape(-1, 1),
-            sample_weight=None if weights is None else weights[binned],
-        )
-    if len(spikes):
-        inner = encoder.bin_edges_[0][1:-1] if binned is rest else []
-        top = values.max()
-        below = spikes[spikes < top]
-        edges = np.unique(
-            np.concatenate(
-                [[values.min(), top], inner, spikes, np.nextafter(below, top)]
-            )
-        )
-        if spikes[-1] == top:  # the top spike's bin is [top, top]: no overflow
-            edges = np.append(edges, top)
-        encoder.bin_edges_ = np.empty(1, dtype=object)
-        encoder.bin_edges_[0] = edges
-        encoder.n_bins_ = np.array([len(edges) - 1])
-    # sklearn drops bins narrower than 1e-8, all of them for a column whose
-    # values span less: its values then share bin 0
-    return encoder, max(1, int(encoder.n_bins_[0]))
-
-
 class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Turn a table into integer tokens, one position per column.
 
@@ -486,7 +431,7 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 handle_unknown="use_encoded_value", unknown_value=UNKNOWN
             ).fit(finite)
             return encoder, len(encoder.categories_[0]), True
-        encoder, n_bins = _spiked_quantile_bins(
+        encoder, n_bins = spiked_quantile_bins(
             values[present],
             None if sample_weight is None else sample_weight[present],
             self.n_bins,
@@ -778,6 +723,76 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         share = weight / np.where(totals > 0, totals, 1)[bins]
         means = np.bincount(bins, weights=values * share, minlength=n_bins)
         return np.where(totals > 0, means, points)
+
+    # -- state -----------------------------------------------------------------------
+    _STATE_ATTRIBUTES = (
+        "n_features_in_",
+        "feature_names_in_",
+        "categorical_",
+        "n_categories_",
+        "ordered_",
+    )
+
+    def state(self):
+        """The fitted tokenizer as plain values: what :meth:`from_state` takes.
+
+        Returns
+        -------
+        state : dict
+            ``params`` (:meth:`get_params`), ``attributes`` (the fitted
+            attributes but the encoders) and ``encoders`` (each column's, see
+            :func:`~moe_tabular._encoders.encoder_state`): str, numbers, lists,
+            dicts and numpy arrays of numbers, strings or objects, which
+            :func:`~moe_tabular._persistence.to_json` writes as JSON.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> X = pd.DataFrame({"city": ["Oslo", "Rome"], "temp": [3.5, 21.0]})
+        >>> tokenizer = ColumnTokenizer().fit(X)
+        >>> rebuilt = ColumnTokenizer.from_state(tokenizer.state())
+        >>> rebuilt.transform(X).tolist()
+        [[0, 0], [1, 1]]
+        """
+        check_is_fitted(self)
+        return {
+            "params": self.get_params(),
+            "attributes": {
+                key: getattr(self, key)
+                for key in self._STATE_ATTRIBUTES
+                if hasattr(self, key)
+            },
+            "encoders": [
+                encoder_state(encoder, f"tokenizer_.encoders_[{j}]")
+                for j, encoder in enumerate(self.encoders_)
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, state):
+        """The fitted tokenizer of a :meth:`state`; runs no code from it.
+
+        Parameters
+        ----------
+        state : dict
+            What :meth:`state` returned (or its JSON round trip).
+
+        Returns
+        -------
+        tokenizer : ColumnTokenizer
+        """
+        tokenizer = cls(**state["params"])
+        for key, value in state["attributes"].items():
+            # a public fitted name (``n_categories_``), never ``__dict__`` or the like
+            if not (key.isidentifier() and key.endswith("_") and key[0] != "_"):
+                raise ValueError(f"bad tokenizer attribute {key!r}")
+            setattr(tokenizer, key, value)
+        tokenizer.encoders_ = [encoder_from_state(e) for e in state["encoders"]]
+        if len(tokenizer.encoders_) != tokenizer.n_features_in_:
+            raise ValueError("the tokenizer has one encoder per column")
+        if not hasattr(tokenizer, "ordered_"):  # saved before ordered_: numeric ones
+            tokenizer.ordered_ = ~np.asarray(tokenizer.categorical_, dtype=bool)
+        return tokenizer
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
