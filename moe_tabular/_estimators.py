@@ -572,10 +572,9 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         share of rows) than this share one "infrequent" token, as in
         :class:`~sklearn.preprocessing.OrdinalEncoder`. None: every category
         keeps its own token. The default keeps one-off categories (codes, IDs)
-        from being memorised: on diabetes-130 (1,000 training rows, diagnosis
-        codes with 200+ categories) OOD accuracy 0.703 with None, 0.879 with 5
-        (5 seeds, ``benchmarks/results/ood-real``). Numeric columns are binned
-        instead.
+        from being memorised, which helps on tables with codes of hundreds of
+        categories (measured in ``benchmarks/results/ood-real``). Numeric
+        columns are binned instead.
     max_categories : int, default=None
         At most this many tokens per categorical column, the rarest categories
         sharing the infrequent one: bounds the vocabulary, and so memory, for
@@ -911,8 +910,7 @@ verbose
     learning_rate : float or "auto", default="auto"
         As in :class:`MoECBOWClassifier`, except that "auto" is never below
         2e-3 (it binds under 400 training rows): at the linear rule's smaller
-        rate small regression tables underfit (+0.064 held-out R^2 with the
-        floor over nine real tables of 141 to 442 rows, p = 5e-8,
+        rate small regression tables underfit (measured in
         ``benchmarks/results/regression-small-tables``).
 
     Attributes

@@ -1,8 +1,8 @@
 """The target column of the masked-column model: what it is and how it is coded.
 
 The model reads the target as one more column, the last. Three kinds of target
-share one small interface, owned by the estimator and read by the lens and by
-persistence (no flags, no ``hasattr`` sniffing):
+share one small interface, owned by the estimator and read by the lens (no
+flags, no ``hasattr`` sniffing):
 
 - :class:`ClassTarget`: class labels (the classifier);
 - :class:`BinnedTarget`: a continuous target cut into quantile bins (the regressor);
@@ -12,17 +12,14 @@ Each has ``fit(y)`` (validates and learns), ``encode(y)`` (codes for training;
 an unlabeled row gets the MASK code, so it trains the feature columns only),
 ``context_code`` (the target position's code when predicting: MASK, or the
 placeholder's), ``n_categories``, ``ordered`` (joins the shared vocabulary of
-ordered columns),
-``labels()`` (names of its categories), ``state()``/``from_state()`` (plain
-values for :mod:`~moe_tabular._persistence`) and ``check_layout`` (the saved
-state against the network). ``fit`` warns once when some rows are unlabeled,
-so that a missing target never changes training unannounced. This module never
-imports torch.
+ordered columns), ``labels()`` (names of its categories) and
+``state()``/``from_state()`` (plain values, which the estimator's state holds;
+:func:`target_from_state` rebuilds any kind). ``fit`` warns once when some rows
+are unlabeled, so that a missing target never changes training unannounced.
+This module never imports torch.
 """
 
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +28,7 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._tokenizer import ColumnTokenizer, format_category
+from ._validation import caller_stacklevel
 from ._vocabulary import MASK
 
 
@@ -60,21 +58,6 @@ def _unlabeled(y):
     return np.asarray(pd.isna(y), dtype=bool)
 
 
-def _outside_caller_level():
-    """``stacklevel`` of the first frame outside this package and scikit-learn.
-
-    The warning then points at the user's ``fit`` call, however many wrappers
-    (``_fit_context``, the estimator's private methods) stand in between.
-    """
-    import sklearn
-
-    inside = (str(Path(__file__).parent), str(Path(sklearn.__file__).parent))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(inside):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 def _warn_unlabeled(unlabeled, owner):
     """Warn when some, not all, rows have no target: they train unlabeled."""
     n_unlabeled = int(np.count_nonzero(unlabeled))
@@ -84,7 +67,7 @@ def _warn_unlabeled(unlabeled, owner):
             "target (NaN, None or pd.NA); they train as unlabeled rows, on the "
             "feature columns only. Drop those rows to train on labelled rows alone.",
             UserWarning,
-            stacklevel=_outside_caller_level(),
+            stacklevel=caller_stacklevel(),
         )
 
 
@@ -152,9 +135,6 @@ class ClassTarget:
 
     def labels(self):
         return [format_category(c) for c in self.classes_]
-
-    def attributes(self):
-        return {"classes_": self.classes_}
 
     def state(self):
         return {"kind": "classes", "classes": self.classes_}
@@ -230,9 +210,6 @@ class BinnedTarget:
         means = self.bin_means_
         return [f"bin {k} (mean {format_category(m)})" for k, m in enumerate(means)]
 
-    def attributes(self):
-        return {"target_bin_means_": self.bin_means_}
-
     def state(self):
         return {"kind": "bins", "means": self.bin_means_, "binner": self.binner.state()}
 
@@ -275,9 +252,6 @@ class NoTarget:
 
     def labels(self):
         return ["constant"]
-
-    def attributes(self):
-        return {}
 
     def state(self):
         return {"kind": "none"}

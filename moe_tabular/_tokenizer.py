@@ -13,9 +13,7 @@ imports torch.
 """
 
 import numbers
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,7 +32,7 @@ from sklearn.utils.validation import (
 )
 
 from ._encoders import encoder_from_state, encoder_state, spiked_quantile_bins
-from ._validation import check_frame_columns
+from ._validation import caller_stacklevel, check_frame_columns
 from ._vocabulary import MISSING, UNKNOWN
 
 
@@ -232,23 +230,8 @@ def _warn_if_all_unseen(values, codes, encoder, label):
         f"(e.g. {given[0]!r}; fit saw e.g. {fitted[0]!r}); every cell becomes the "
         f"UNKNOWN token.{hint}",
         UserWarning,
-        stacklevel=_caller_stacklevel(),
+        stacklevel=caller_stacklevel(),
     )
-
-
-def _caller_stacklevel():
-    """The ``stacklevel`` of the first frame outside moe_tabular and scikit-learn.
-
-    The warning then points at the user's line (``model.predict(X)``), whichever
-    public method, wrapper or pipeline led here.
-    """
-    import sklearn
-
-    inside = (str(Path(__file__).parent), str(Path(sklearn.__file__).parent))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(inside):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
