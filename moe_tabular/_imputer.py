@@ -4,9 +4,11 @@ from sklearn.base import OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimators import _BaseMoECBOW
+from ._parameters import document
 from ._targets import NoTarget
 
 
+@document
 class MoECBOWImputer(OneToOneFeatureMixin, TransformerMixin, _BaseMoECBOW):
     """Impute missing cells with a masked-column attention model fitted on ``X``.
 
@@ -31,14 +33,7 @@ class MoECBOWImputer(OneToOneFeatureMixin, TransformerMixin, _BaseMoECBOW):
 
     Parameters
     ----------
-    d_embedding, n_heads, n_layers, d_ffn, dropout, norm_first, n_bins, \
-categorical_features, shared_vocabulary, handle_unknown, min_frequency, \
-max_categories, max_epochs, batch_size, \
-learning_rate, learning_rate_schedule, target_weight, label_smoothing, \
-weight_decay, \
-early_stopping, validation_fraction, n_iter_no_change, tol, device, random_state, \
-verbose
-        As in :class:`MoECBOWClassifier`.
+    {parameters}
 
     Attributes
     ----------
@@ -48,18 +43,7 @@ verbose
         of its edges when empty), or the value itself when the column has few
         distinct values (:meth:`ColumnTokenizer.bin_values`); None for a
         categorical column.
-    n_features_in_ : int
-        Number of columns seen during fit.
-    feature_names_in_ : ndarray of shape (``n_features_in_``,)
-        Column names seen during fit, when they are all strings.
-    tokenizer_ : ColumnTokenizer
-        The fitted tokenizer of ``X``.
-    module_ : torch.nn.Module
-        The trained torch module.
-    layout_ : pandas.DataFrame
-        The token layout of ``module_``.
-    history_ : pandas.DataFrame
-        Per-epoch losses.
+    {attributes}
 
     See Also
     --------

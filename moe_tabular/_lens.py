@@ -269,6 +269,29 @@ class MoELensMixin:
         """Names of the module's positions: the features, then the target's."""
         return column_names(self)
 
+    @property
+    def layout_(self):
+        """The token layout of the fitted module, one row per position.
+
+        A DataFrame indexed by column name (the features, then the target's
+        position) with ``kind`` ("categorical", "numeric", or the target's
+        name), ``n_categories``, ``shared`` (in the one shared vocabulary) and
+        ``first_token`` (token id of category 0; the MASK, MISSING and UNKNOWN
+        tokens sit just before it). Read from the module, which owns it.
+        """
+        check_is_fitted(self)
+        module = self.module_
+        kinds = np.where(self.tokenizer_.categorical_, "categorical", "numeric")
+        return pd.DataFrame(
+            {
+                "kind": [*kinds.tolist(), self._target.name],
+                "n_categories": module.n_categories.cpu().numpy(),
+                "shared": module.shared.cpu().numpy(),
+                "first_token": module.category_offsets.cpu().numpy(),
+            },
+            index=pd.Index(self._position_names(), name="column"),
+        )
+
     def expert_weights(self, X, *, column=None, aggregate="mean"):
         """Mixture weights over the column experts used to predict a masked column.
 
