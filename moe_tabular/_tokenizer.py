@@ -8,8 +8,14 @@ bins). Every cell becomes a per-column code, what the model eats::
 
 (the reserved codes are :mod:`~moe_tabular._vocabulary`'s). The model
 (:class:`~moe_tabular._module.MaskedColumnAttention`) adds each column's offset
-itself (:func:`~moe_tabular._vocabulary.token_layout`). This module never
-imports torch.
+itself (:func:`~moe_tabular._vocabulary.token_layout`).
+
+An estimator checks ``X`` in its own name with :func:`check_table` and hands
+the frame to the tokenizer's ``fit_encode``/``encode``, which read and encode
+each column once. The tokenizer also says what its codes stand for
+(``category_labels``, ``bin_values``) and owns its state (``state``,
+``from_state``; the encoders' through :mod:`~moe_tabular._encoders`). This
+module never imports torch.
 """
 
 import numbers

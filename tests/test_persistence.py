@@ -403,19 +403,3 @@ def test_models_saved_before_the_parts_owned_their_state_still_load():
     filled = imputer.transform(holed)
     assert filled["x"].tolist() == expected["imputer_x"]
     assert filled["city"].tolist() == expected["imputer_city"]
-
-
-def test_persistence_knows_files_only():
-    """Each part owns its state: the files module imports no part of the package."""
-    import ast
-
-    from moe_tabular import _persistence
-
-    tree = ast.parse(Path(_persistence.__file__).read_text())
-    relative = {
-        node.module
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom)
-        if node.level
-    }
-    assert relative == {"_version"}
