@@ -1,17 +1,16 @@
 """The scikit-learn face: MoECBOWClassifier and MoECBOWRegressor.
 
-Both share :class:`_BaseMoECBOW`, which owns every hyperparameter, the one path
-from ``X`` to the model's codes (:meth:`_BaseMoECBOW._encode`) and training; the
-subclasses only choose their target (:mod:`~moe_tabular._targets`) and decode
-predictions.
+Both share :class:`_BaseMoECBOW` (as does :class:`MoECBOWImputer`), which owns
+the one path from ``X`` to the model's codes (:meth:`_BaseMoECBOW._preprocess_X`)
+and training, and takes the hyperparameters from :mod:`~moe_tabular._parameters`,
+the lens methods from :mod:`~moe_tabular._lens` and ``save``/``load`` from
+:mod:`~moe_tabular._state`; the subclasses only choose their target
+(:mod:`~moe_tabular._targets`) and decode predictions.
 """
 
 import math
-import numbers
 
 import numpy as np
-import pandas as pd
-import torch
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -20,139 +19,41 @@ from sklearn.base import (
     clone,
 )
 from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
-    validate_data,
 )
 
 from ._inference import column_log_proba, float64_copy, resolve_device
 from ._lens import MoELensMixin
 from ._module import MaskedColumnAttention
-from ._persistence import load_model, save_model
+from ._parameters import (
+    ClassifierParameters,
+    MoECBOWParameters,
+    RegressorParameters,
+    document,
+)
+from ._state import ModelStateMixin
 from ._targets import BinnedTarget, ClassTarget
-from ._tokenizer import MASK, ColumnTokenizer
+from ._tokenizer import ColumnTokenizer, check_table
 from ._training import Trainer
-from ._validation import check_frame_columns
 
 _PREDICT_ROWS = 2**16  # rows encoded at a time by predict
 
 
-class _BaseMoECBOW(MoELensMixin, BaseEstimator):
-    """Shared machinery of the two estimators; not for direct use."""
+def _with_target(features, target_codes):
+    """Codes of every position: the features', then the target's (last)."""
+    codes = np.empty((features.shape[0], features.shape[1] + 1), dtype=np.int64)
+    codes[:, :-1] = features
+    codes[:, -1] = target_codes
+    return codes
+
+
+class _BaseMoECBOW(MoELensMixin, ModelStateMixin, MoECBOWParameters, BaseEstimator):
+    """Shared machinery of the estimators and the imputer; not for direct use."""
 
     _auto_learning_rate_floor = 0.0  # see MoECBOWRegressor
-
-    _parameter_constraints: dict = {
-        "d_embedding": [Interval(numbers.Integral, 1, None, closed="left")],
-        "n_heads": [Interval(numbers.Integral, 1, None, closed="left")],
-        "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
-        "d_ffn": [Interval(numbers.Integral, 1, None, closed="left")],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "norm_first": ["boolean"],
-        "n_ensemble": [Interval(numbers.Integral, 1, None, closed="left")],
-        "n_bins": [Interval(numbers.Integral, 2, None, closed="left")],
-        "categorical_features": [StrOptions({"auto"}), "array-like", None],
-        "shared_vocabulary": ["boolean", StrOptions({"auto"})],
-        # the tokenizer's own parameters, validated by its constraints
-        **{
-            key: ColumnTokenizer._parameter_constraints[key]
-            for key in ("handle_unknown", "min_frequency", "max_categories")
-        },
-        "max_epochs": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
-        "batch_size": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
-        "learning_rate": [
-            Interval(numbers.Real, 0, None, closed="neither"),
-            StrOptions({"auto"}),
-        ],
-        "learning_rate_schedule": [StrOptions({"constant", "onecycle", "plateau"})],
-        "target_weight": [
-            Interval(numbers.Real, 0, None, closed="neither"),
-            StrOptions({"auto"}),
-        ],
-        "label_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "early_stopping": ["boolean", StrOptions({"auto"})],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="left")],
-        "scoring": [StrOptions({"loss", "accuracy"})],
-        "max_time": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
-
-    def __init__(
-        self,
-        *,
-        d_embedding=32,
-        n_heads=4,
-        n_layers=1,
-        d_ffn=32,
-        dropout=0.1,
-        norm_first=False,
-        n_ensemble=1,
-        n_bins=10,
-        categorical_features="auto",
-        shared_vocabulary="auto",
-        handle_unknown="unknown_token",
-        min_frequency=5,
-        max_categories=None,
-        max_epochs="auto",
-        batch_size="auto",
-        learning_rate="auto",
-        learning_rate_schedule="onecycle",
-        target_weight=1.0,
-        label_smoothing=0.0,
-        weight_decay=0.1,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        scoring="loss",
-        max_time=None,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-    ):
-        self.d_embedding = d_embedding
-        self.n_heads = n_heads
-        self.n_layers = n_layers
-        self.d_ffn = d_ffn
-        self.dropout = dropout
-        self.norm_first = norm_first
-        self.n_ensemble = n_ensemble
-        self.n_bins = n_bins
-        self.categorical_features = categorical_features
-        self.shared_vocabulary = shared_vocabulary
-        self.handle_unknown = handle_unknown
-        self.min_frequency = min_frequency
-        self.max_categories = max_categories
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_schedule = learning_rate_schedule
-        self.target_weight = target_weight
-        self.label_smoothing = label_smoothing
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.scoring = scoring
-        self.max_time = max_time
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
 
     # -- hooks of the subclasses -------------------------------------------------
     def _make_target(self):
@@ -163,11 +64,25 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         """Row weights from ``sample_weight`` (and, for classes, ``class_weight``)."""
         return sample_weight
 
-    # -- the one path from X to the model ------------------------------------------
-    def _check_X(self, X, *, reset):
-        """Validate ``X`` once (sklearn's checks and messages); keep its dtypes.
+    def _extra_fitted(self, tokenizer, frame, codes, row_weights):
+        """Fitted attributes of a subclass read off the first call's data."""
+        return {}
 
-        Returns the table as a DataFrame whose dtypes the tokenizer reads.
+    # -- the one path from X to the model ------------------------------------------
+    def _preprocess_X(self, X, *, reset):
+        """``X`` checked once, in this estimator's name, as the tokenizer reads it.
+
+        The one entry from a table, as HistGradientBoosting's: :meth:`fit`,
+        :meth:`partial_fit`, prediction, the lens and the imputer all start
+        here. scikit-learn's checks run with their messages;
+        ``reset=True`` sets ``n_features_in_`` and ``feature_names_in_``,
+        ``reset=False`` checks them. The frame keeps ``X``'s dtypes; the
+        tokenizer encodes it without checking it again
+        (:meth:`ColumnTokenizer.fit_encode`, :meth:`ColumnTokenizer.encode`).
+
+        Returns
+        -------
+        frame : DataFrame of shape (n_samples, n_features)
         """
         if type(X).__module__.split(".")[0] in {"dask", "dask_expr"}:
             raise TypeError(
@@ -176,66 +91,44 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
                 "with dask_ml.wrappers.Incremental (partial_fit), or pass "
                 "X.compute() if it fits in memory."
             )
-        validate_data(
-            self,
-            check_frame_columns(X),
-            dtype=None,
-            ensure_all_finite="allow-nan",
-            reset=reset,
-        )
-        return ColumnTokenizer._as_frame(X)
+        return check_table(self, X, reset=reset)
 
-    def _encode(self, X):
-        """Checked ``X`` -> codes of every position, the target's masked.
+    def _codes(self, frame):
+        """Codes of every position of a checked frame, the target's masked.
 
-        The one path from a table to what the fitted module eats, used by
-        prediction, the lens and the imputer: ``X`` is validated once, the
-        tokenizer encodes it, and the target position gets the target's
-        context code (MASK, or the imputer's constant placeholder).
+        The tokenizer's codes of the features, then the target's context code
+        (MASK, or the imputer's constant placeholder).
 
         Returns
         -------
         codes : ndarray of int64, shape (n_samples, n_features_in_ + 1)
         """
-        check_is_fitted(self)
-        return self._frame_codes(self._check_X(X, reset=False))
+        features = self.tokenizer_.encode(frame)
+        return _with_target(features, self._target.context_code)
 
-    def _frame_codes(self, frame):
-        """:meth:`_encode` of a frame that :meth:`_check_X` checked."""
-        codes = np.empty((frame.shape[0], frame.shape[1] + 1), dtype=np.int64)
-        codes[:, :-1] = self.tokenizer_._transform_frame(frame)
-        codes[:, -1] = MASK if self._target.has_target else 0
-        return codes
+    def _encode(self, X):
+        """:meth:`_codes` of ``X``: what the lens and the imputer run the module on."""
+        check_is_fitted(self)
+        return self._codes(self._preprocess_X(X, reset=False))
 
     # -- fitting -----------------------------------------------------------------
-    def _new_tokenizer(self, checked):
-        """An unfitted tokenizer of this estimator's parameters for ``checked``.
-
-        ``checked`` carries ``n_features_in_`` (and ``feature_names_in_``) of
-        the validated table.
-        """
-        tokenizer = ColumnTokenizer(
+    def _new_tokenizer(self):
+        """An unfitted tokenizer of this estimator's parameters."""
+        return ColumnTokenizer(
             categorical_features=self.categorical_features,
             n_bins=self.n_bins,
             handle_unknown=self.handle_unknown,
             min_frequency=self.min_frequency,
             max_categories=self.max_categories,
         )
-        tokenizer.n_features_in_ = checked.n_features_in_
-        if hasattr(checked, "feature_names_in_"):
-            tokenizer.feature_names_in_ = checked.feature_names_in_
-        return tokenizer
 
-    @staticmethod
-    def _n_categories(tokenizer, target):
-        """Categories of every position: the features, then the target."""
-        return [*tokenizer.n_categories_.tolist(), target.n_categories]
-
-    def _shared(self, tokenizer, target):
-        """Which positions (features, then the target) share one vocabulary."""
+    def _layout(self, tokenizer, target):
+        """Categories of every position (the features, then the target), and
+        which positions share one vocabulary: the module's token layout."""
+        n_categories = [*tokenizer.n_categories_.tolist(), target.n_categories]
         if self.shared_vocabulary == "auto":  # the ordered ones
-            return [*tokenizer.ordered_.tolist(), bool(target.ordered)]
-        return [bool(self.shared_vocabulary)] * (tokenizer.n_features_in_ + 1)
+            return n_categories, [*tokenizer.ordered_.tolist(), bool(target.ordered)]
+        return n_categories, [bool(self.shared_vocabulary)] * len(n_categories)
 
     def _target_weight(self, n_features_in):
         """``target_weight`` with the "auto" rule applied: sqrt(n_features_in)."""
@@ -299,7 +192,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         row_weights : ndarray of shape (n_kept,) or None
         """
         checked = clone(self) if first_call else self
-        frame = checked._check_X(X, reset=first_call)
+        frame = checked._preprocess_X(X, reset=first_call)
         if first_call and self.d_embedding % self.n_heads:
             raise ValueError(
                 f"n_heads={self.n_heads} must divide d_embedding={self.d_embedding}."
@@ -325,14 +218,14 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             target = self._target
         target_codes = target.encode(y if target.has_target else np.zeros(len(frame)))
         row_weights = self._row_weights(target, target_codes, sample_weight)
-        if first_call:
-            tokenizer = self._new_tokenizer(checked)._fit_frame(frame, row_weights)
+        if first_call:  # X encoded once, as the tokenizer is fitted to it
+            tokenizer = self._new_tokenizer()
+            features = tokenizer.fit_encode(frame, row_weights)
             fitted.update(tokenizer_=tokenizer, _target=target)
+            fitted.update(self._extra_fitted(tokenizer, frame, features, row_weights))
         else:
-            tokenizer = self.tokenizer_
-        codes = np.empty((frame.shape[0], frame.shape[1] + 1), dtype=np.int64)
-        codes[:, :-1] = tokenizer._transform_frame(frame)
-        codes[:, -1] = target_codes
+            features = self.tokenizer_.encode(frame)
+        codes = _with_target(features, target_codes)
         return fitted, codes, target_codes, row_weights
 
     def _check_rows(self, frame, y, sample_weight):
@@ -386,11 +279,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         fitted["target_weight_"] = self._target_weight(fitted["n_features_in_"])
         trainer = self._new_trainer(fitted["target_weight_"])
         tokenizer, target = fitted["tokenizer_"], fitted["_target"]
-        module = self._new_module(
-            self._n_categories(tokenizer, target),
-            self._shared(tokenizer, target),
-            trainer.generator,
-        )
+        module = self._new_module(*self._layout(tokenizer, target), trainer.generator)
         history = trainer.fit(module, codes, target_codes, row_weights, target=target)
         self._clear_state()  # a new fit also starts partial_fit afresh
         self._commit(fitted, module=module, history=history, trainer=trainer)
@@ -410,12 +299,8 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
             fitted["target_weight_"] = self._target_weight(n_features_in)
             trainer = self._new_trainer(fitted["target_weight_"])
             if first:
-                tokenizer, target = fitted["tokenizer_"], fitted["_target"]
-                module = self._new_module(
-                    self._n_categories(tokenizer, target),
-                    self._shared(tokenizer, target),
-                    trainer.generator,
-                )
+                layout = self._layout(fitted["tokenizer_"], fitted["_target"])
+                module = self._new_module(*layout, trainer.generator)
         history = trainer.continue_training(
             module, codes, target_codes, row_weights, getattr(self, "history_", None)
         )
@@ -477,88 +362,7 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         """
         return self._partial_fit(X, y, sample_weight)
 
-    # -- persistence -------------------------------------------------------------
-    def save(self, path):
-        """Save the fitted model to a folder, without pickle.
-
-        The folder gets ``model.safetensors`` (the torch weights) and
-        ``model.json`` (hyperparameters, tokenizer vocabularies and bin edges,
-        classes or target bins, feature names, history, format version). Loading
-        it with :meth:`load` runs no code from the files, unlike :mod:`pickle` and
-        :mod:`joblib`, which also work but must only be used on trusted files.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Folder to write to; created if needed, its two files replaced.
-
-        Examples
-        --------
-        >>> import tempfile
-        >>> import numpy as np
-        >>> from moe_tabular import MoECBOWClassifier
-        >>> X, y = np.array([[0.0], [1.0]] * 10), [0, 1] * 10
-        >>> model = MoECBOWClassifier(max_epochs=2, random_state=0).fit(X, y)
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     model.save(folder)
-        ...     loaded = MoECBOWClassifier.load(folder)
-        >>> bool((loaded.predict_proba(X) == model.predict_proba(X)).all())
-        True
-        """
-        check_is_fitted(self)
-        save_model(self, path)
-
-    @classmethod
-    def load(cls, path, *, device=None):
-        """Load a model written by :meth:`save`; never unpickles.
-
-        Parameters
-        ----------
-        path : str or path-like
-            The folder given to :meth:`save`.
-        device : str, torch.device or None, default=None
-            Where to put the model (what torch accepts, or "auto"); the saved
-            ``device`` parameter if None.
-
-        Returns
-        -------
-        model : estimator
-            The fitted model; it predicts exactly as the saved one. A saved
-            ``random_state`` that was a ``RandomState`` instance comes back as None.
-
-        Raises
-        ------
-        ValueError
-            If a file is missing or corrupt, holds another estimator class, was
-            written by a newer format version, or its ``model.json`` does not
-            match its weights.
-        """
-        return load_model(path, cls, device=device)
-
     # -- prediction --------------------------------------------------------------
-    @property
-    def layout_(self):
-        """The token layout of the fitted module, one row per position.
-
-        A DataFrame indexed by column name (the features, then the target's
-        position) with ``kind`` ("categorical", "numeric", or the target's
-        name), ``n_categories``, ``shared`` (in the one shared vocabulary) and
-        ``first_token`` (token id of category 0; the MASK, MISSING and UNKNOWN
-        tokens sit just before it). Read from the module, which owns it.
-        """
-        check_is_fitted(self)
-        module = self.module_
-        kinds = np.where(self.tokenizer_.categorical_, "categorical", "numeric")
-        return pd.DataFrame(
-            {
-                "kind": [*kinds.tolist(), self._target.name],
-                "n_categories": module.n_categories.cpu().numpy(),
-                "shared": module.shared.cpu().numpy(),
-                "first_token": module.category_offsets.cpu().numpy(),
-            },
-            index=pd.Index(self._position_names(), name="column"),
-        )
-
     def _target_log_proba(self, X):
         """Log-probabilities of the target's categories, the target masked.
 
@@ -566,13 +370,13 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         output, so memory beyond ``X`` and the output stays bounded.
         """
         check_is_fitted(self)
-        frame = self._check_X(X, reset=False)
+        frame = self._preprocess_X(X, reset=False)
         module = float64_copy(self.module_)
         target = len(module.n_categories) - 1
         out = np.empty((len(frame), int(module.n_categories[target])))
         for start in range(0, len(frame), _PREDICT_ROWS):
             rows = slice(start, start + _PREDICT_ROWS)
-            codes = self._frame_codes(frame.iloc[rows])
+            codes = self._codes(frame.iloc[rows])
             out[rows] = column_log_proba(module, codes, target, n_heads=self.n_heads)
         return out
 
@@ -583,7 +387,8 @@ class _BaseMoECBOW(MoELensMixin, BaseEstimator):
         return tags
 
 
-class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
+@document
+class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW, ClassifierParameters):
     """Classifier: masked-column attention with the class as one more column.
 
     Every categorical column of the table is read as a word position and every row
@@ -594,144 +399,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
 
     Parameters
     ----------
-    d_embedding : int, default=32
-        Size of the token and column embeddings.
-    n_heads : int, default=4
-        Attention heads (stacked mixtures of experts); must divide ``d_embedding``.
-    n_layers : int, default=1
-        Transformer blocks (a mixture of mixtures).
-    d_ffn : int, default=32
-        Width of the feed-forward layer of each block.
-    dropout : float, default=0.1
-        Dropout after attention and feed-forward.
-    norm_first : bool, default=False
-        False: the paper's post-LayerNorm block; True: pre-LayerNorm.
-    n_ensemble : int, default=1
-        Ensemble members trained together in one module and one batch, each
-        with its own weights (drawn apart) and dropout masks, on the same
-        batches; the model predicts their mean probability, and its expert
-        weights are their mean. Early stopping monitors the ensemble. Costs
-        about ``n_ensemble`` times the arithmetic of one member, but shares
-        the data pipeline, the optimizer step and the loop's overhead.
-    n_bins : int, default=10
-        Quantile bins of a numeric column; a value held by at least
-        ``1 / n_bins`` of the rows gets a bin of its own (see
-        :class:`ColumnTokenizer`).
-    categorical_features : "auto", array-like of str, int or bool, or None, \
-            default="auto"
-        Which columns are categorical; see :class:`ColumnTokenizer`.
-    shared_vocabulary : "auto" or bool, default="auto"
-        True: one vocabulary over all columns (category ``k`` of every column is
-        one token, as in the paper); False: one vocabulary per column; "auto":
-        the ordered columns share one vocabulary of bin tokens and every other
-        categorical column has its own. Ordered are numeric features, ordered
-        pandas ``category`` columns, categorical columns whose categories are
-        numbers (integer codes, bools), numeric class labels and regression
-        bins (:attr:`ColumnTokenizer.ordered_ <ColumnTokenizer>`): the same
-        column reaches the same model as numbers, integer codes or an ordered
-        categorical.
-    handle_unknown : {"unknown_token", "error"}, default="unknown_token"
-        A category unseen during fit becomes the UNKNOWN token, or raises.
-    min_frequency : int, float or None, default=5
-        Categories of a categorical column seen fewer times (or in a smaller
-        share of rows) than this share one "infrequent" token, as in
-        :class:`~sklearn.preprocessing.OrdinalEncoder`. None: every category
-        keeps its own token. The default keeps one-off categories (codes, IDs)
-        from being memorised: on diabetes-130 (1,000 training rows, diagnosis
-        codes with 200+ categories) OOD accuracy 0.703 with None, 0.879 with 5
-        (5 seeds, ``benchmarks/results/ood-real``). Numeric columns are binned
-        instead.
-    max_categories : int, default=None
-        At most this many tokens per categorical column, the rarest categories
-        sharing the infrequent one: bounds the vocabulary, and so memory, for
-        columns with thousands of categories. None: no cap.
-    max_epochs : int or "auto", default="auto"
-        Passes over the data; each masks every column of every row once.
-        "auto": 200 at every size (the paper's protocol), so that the
-        optimizer steps grow with the table (a fixed step budget stopped
-        larger tables learning early: ``benchmarks/results/budget-10k-d20``).
-        Early stopping (on above 10,000 rows under "auto") ends big fits
-        sooner; ``max_time`` bounds them.
-    batch_size : int or "auto", default="auto"
-        Rows per gradient step (each row yields one example per column).
-        "auto": a quarter of the training rows, clipped to [32, 512], so small
-        tables still get several steps per epoch.
-    learning_rate : float or "auto", default="auto"
-        Adam's learning rate (the peak rate under "onecycle"). "auto": scaled
-        linearly with the batch, 1e-2 per 500 rows (1e-2 on 2,000 rows, 1.2e-3
-        on Auto MPG's 245), as measured best in ``benchmarks/results``. A small
-        table thus takes small steps; a fit of fewer than 800 optimizer steps
-        (a short ``max_epochs``) takes proportionally larger ones, at most
-        2e-2, so that the rate times the steps stays that of a full run.
-    learning_rate_schedule : {"constant", "onecycle", "plateau"}, \
-            default="onecycle"
-        "onecycle": warm up to ``learning_rate`` over the first 30% of the steps
-        and anneal over the rest of ``max_epochs``
-        (:class:`torch.optim.lr_scheduler.OneCycleLR`, stepped every batch).
-        "plateau": start at ``learning_rate`` and cut it fivefold whenever the
-        monitored loss (the validation target loss with early stopping, else
-        the training loss) has not improved by ``tol`` for 3 epochs
-        (:class:`torch.optim.lr_scheduler.ReduceLROnPlateau`): no horizon, so
-        with early stopping the data, not ``max_epochs``, ends training.
-    target_weight : float or "auto", default=1.0
-        Weight of the target column's loss relative to a feature column's.
-        "auto": the square root of the number of feature columns, so that the
-        target's share of the loss falls more slowly than ``1 / n_features``
-        as columns are added.
-    label_smoothing : float, default=0.0
-        Share of each masked cell's target spread uniformly over its column's
-        own categories (the target column's and every feature column's), as
-        in :class:`torch.nn.CrossEntropyLoss`. Early stopping then monitors
-        the smoothed loss.
-    weight_decay : float, default=0.1
-        Decoupled weight decay (:class:`torch.optim.AdamW`): each step shrinks
-        every parameter by ``learning_rate * weight_decay`` of itself, so it
-        acts mostly where the rate is large (tables of 2,000 rows and more).
-        0: plain :class:`torch.optim.Adam`, the paper's optimizer.
-    early_stopping : bool or "auto", default=False
-        Hold out ``validation_fraction`` of the rows and stop when the target
-        column's validation score (``scoring``) has not improved by ``tol``
-        for ``n_iter_no_change`` epochs; the best weights are restored. Under
-        "onecycle" the epochs count only once the rate has annealed most of
-        the way (after 70% of ``max_epochs``): the validation score stalls
-        while the rate is high. "auto" (as in
-        :class:`~sklearn.ensemble.HistGradientBoostingClassifier`) turns it on
-        when there are more than 10,000 rows. Off by default (as in
-        :class:`~sklearn.neural_network.MLPClassifier`): every way of stopping
-        early that was measured cost OOD accuracy against the full schedule
-        (D=20 simulation, 10,000 rows, 3 seeds: 0.32-0.33 against 0.37,
-        ``benchmarks/results/budget-10k-d20-late``); use it, or
-        ``max_time``, to bound the time of a large fit.
-    validation_fraction : float, default=0.1
-        Share of rows held out for early stopping.
-    n_iter_no_change : int, default=10
-        Patience of early stopping, in epochs.
-    tol : float, default=1e-4
-        Smallest improvement of the validation target loss that counts.
-    scoring : {"loss", "accuracy"}, default="loss"
-        What early stopping watches on the validation rows: the target's
-        log-loss, or the accuracy of its most likely class (as
-        :class:`~sklearn.neural_network.MLPClassifier` does), which keeps
-        improving after the loss has turned as predictions grow confident.
-        The best epoch by this score is restored.
-    max_time : float or None, default=None
-        A bound on training time, in seconds: training ends after the first
-        epoch that ends past it (the best epoch restored under early
-        stopping). Trades accuracy for time: the model keeps what it learned
-        by then, and under "onecycle" the rate may not have annealed yet.
-        None: no bound. :meth:`partial_fit` ignores it (one epoch a call).
-    device : str or torch.device, default="cpu"
-        Where to train and predict: anything :class:`torch.device` accepts
-        ("cpu", "cuda", "cuda:1", "mps", ...) or "auto" (CUDA when available).
-        Only the CPU is tested on hardware: ``device="cuda"`` runs the same
-        code but has not been measured on a GPU.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weights, shuffling, dropout and the validation split; an int makes
-        a CPU fit deterministic. Each fit draws from its own
-        :class:`torch.Generator`, so fits running at once in one process (threads)
-        do not disturb each other, and torch's global generator is untouched.
-    verbose : int, default=0
-        0: silent; 1 or more: an epoch table and a progress bar.
+    {parameters}
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, multiplied into ``sample_weight``:
         ``{label: weight}``, or "balanced" (``n_samples / (n_classes *
@@ -742,29 +410,7 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-    n_features_in_ : int
-        Number of columns seen during fit.
-    feature_names_in_ : ndarray of shape (``n_features_in_``,)
-        Column names seen during fit, when they are all strings.
-    tokenizer_ : ColumnTokenizer
-        The fitted tokenizer of ``X``.
-    module_ : torch.nn.Module
-        The trained :class:`~moe_tabular._module.MaskedColumnAttention`, in eval
-        mode. Training ran through skorch, which the fitted model no longer holds.
-    layout_ : pandas.DataFrame
-        The token layout of ``module_``, one row per position (features, then
-        the target).
-    n_iter_ : int
-        Epochs run (``max_epochs`` resolved, or fewer after early stopping).
-    batch_size_ : int
-        Rows per gradient step used (``batch_size`` resolved).
-    learning_rate_ : float
-        Adam's (peak) learning rate used (``learning_rate`` resolved).
-    target_weight_ : float
-        Weight of the target column's loss used (``target_weight`` resolved).
-    history_ : pandas.DataFrame
-        One row per epoch: ``train_loss``, ``valid_loss`` and
-        ``valid_target_loss`` (with early stopping), ``dur``.
+    {attributes}
 
     See Also
     --------
@@ -794,78 +440,6 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
     >>> clf.predict(X.head(2))
     array(['warm', 'cold'], dtype='<U4')
     """
-
-    _parameter_constraints: dict = {
-        **_BaseMoECBOW._parameter_constraints,
-        "class_weight": [dict, StrOptions({"balanced"}), None],
-    }
-
-    def __init__(
-        self,
-        *,
-        d_embedding=32,
-        n_heads=4,
-        n_layers=1,
-        d_ffn=32,
-        dropout=0.1,
-        norm_first=False,
-        n_ensemble=1,
-        n_bins=10,
-        categorical_features="auto",
-        shared_vocabulary="auto",
-        handle_unknown="unknown_token",
-        min_frequency=5,
-        max_categories=None,
-        max_epochs="auto",
-        batch_size="auto",
-        learning_rate="auto",
-        learning_rate_schedule="onecycle",
-        target_weight=1.0,
-        label_smoothing=0.0,
-        weight_decay=0.1,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        scoring="loss",
-        max_time=None,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-        class_weight=None,
-    ):
-        super().__init__(
-            d_embedding=d_embedding,
-            n_heads=n_heads,
-            n_layers=n_layers,
-            d_ffn=d_ffn,
-            dropout=dropout,
-            norm_first=norm_first,
-            n_ensemble=n_ensemble,
-            n_bins=n_bins,
-            categorical_features=categorical_features,
-            shared_vocabulary=shared_vocabulary,
-            handle_unknown=handle_unknown,
-            min_frequency=min_frequency,
-            max_categories=max_categories,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_schedule=learning_rate_schedule,
-            target_weight=target_weight,
-            label_smoothing=label_smoothing,
-            weight_decay=weight_decay,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            scoring=scoring,
-            max_time=max_time,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        self.class_weight = class_weight
 
     def _make_target(self):
         return ClassTarget()
@@ -978,7 +552,8 @@ class MoECBOWClassifier(ClassifierMixin, _BaseMoECBOW):
         return self.classes_[log_proba.argmax(axis=1)]
 
 
-class MoECBOWRegressor(RegressorMixin, _BaseMoECBOW):
+@document
+class MoECBOWRegressor(RegressorMixin, _BaseMoECBOW, RegressorParameters):
     """Regressor: masked-column attention with the binned target as one more column.
 
     The target is cut into ``n_target_bins`` quantile bins (one token each); the
@@ -990,36 +565,12 @@ class MoECBOWRegressor(RegressorMixin, _BaseMoECBOW):
     n_target_bins : int, default=10
         Quantile bins of the target; a target with fewer distinct values keeps
         one bin per value.
-    d_embedding, n_heads, n_layers, d_ffn, dropout, norm_first, n_ensemble, n_bins, \
-categorical_features, shared_vocabulary, handle_unknown, min_frequency, \
-max_categories, max_epochs, batch_size, \
-learning_rate_schedule, target_weight, label_smoothing, weight_decay, \
-early_stopping, validation_fraction, n_iter_no_change, tol, scoring, max_time, \
-device, random_state, verbose
-        As in :class:`MoECBOWClassifier`.
-    learning_rate : float or "auto", default="auto"
-        As in :class:`MoECBOWClassifier`, except that "auto" is never below
-        2e-3 (it binds under 400 training rows): at the linear rule's smaller
-        rate small regression tables underfit (+0.064 held-out R^2 with the
-        floor over nine real tables of 141 to 442 rows, p = 5e-8,
-        ``benchmarks/results/regression-small-tables``).
-
+    {parameters}
     Attributes
     ----------
     target_bin_means_ : ndarray of shape (n_bins_out,)
         Mean training target of each target bin.
-    n_features_in_ : int
-        Number of columns seen during fit.
-    feature_names_in_ : ndarray of shape (``n_features_in_``,)
-        Column names seen during fit, when they are all strings.
-    tokenizer_ : ColumnTokenizer
-        The fitted tokenizer of ``X``.
-    module_ : torch.nn.Module
-        The trained torch module.
-    layout_ : pandas.DataFrame
-        The token layout of ``module_``.
-    history_ : pandas.DataFrame
-        Per-epoch losses.
+    {attributes}
 
     See Also
     --------
@@ -1037,81 +588,10 @@ device, random_state, verbose
     array([ 0., 20.])
     """
 
-    _parameter_constraints: dict = {
-        **_BaseMoECBOW._parameter_constraints,
-        "n_target_bins": [Interval(numbers.Integral, 2, None, closed="left")],
-    }
     # learning_rate="auto" never below this (under 400 training rows): small
     # regression tables underfit at the linear rule's rate
     # (benchmarks/results/regression-small-tables)
     _auto_learning_rate_floor = 2e-3
-
-    def __init__(
-        self,
-        *,
-        n_target_bins=10,
-        d_embedding=32,
-        n_heads=4,
-        n_layers=1,
-        d_ffn=32,
-        dropout=0.1,
-        norm_first=False,
-        n_ensemble=1,
-        n_bins=10,
-        categorical_features="auto",
-        shared_vocabulary="auto",
-        handle_unknown="unknown_token",
-        min_frequency=5,
-        max_categories=None,
-        max_epochs="auto",
-        batch_size="auto",
-        learning_rate="auto",
-        learning_rate_schedule="onecycle",
-        target_weight=1.0,
-        label_smoothing=0.0,
-        weight_decay=0.1,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        scoring="loss",
-        max_time=None,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-    ):
-        super().__init__(
-            d_embedding=d_embedding,
-            n_heads=n_heads,
-            n_layers=n_layers,
-            d_ffn=d_ffn,
-            dropout=dropout,
-            norm_first=norm_first,
-            n_ensemble=n_ensemble,
-            n_bins=n_bins,
-            categorical_features=categorical_features,
-            shared_vocabulary=shared_vocabulary,
-            handle_unknown=handle_unknown,
-            min_frequency=min_frequency,
-            max_categories=max_categories,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_schedule=learning_rate_schedule,
-            target_weight=target_weight,
-            label_smoothing=label_smoothing,
-            weight_decay=weight_decay,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            scoring=scoring,
-            max_time=max_time,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        self.n_target_bins = n_target_bins
 
     def _make_target(self):
         return BinnedTarget(n_bins=self.n_target_bins)

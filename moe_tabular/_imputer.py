@@ -1,16 +1,14 @@
 """MoECBOWImputer: the masked-column model fitted on ``X`` alone, as a transformer."""
 
-import numpy as np
 from sklearn.base import OneToOneFeatureMixin, TransformerMixin
-from sklearn.preprocessing import KBinsDiscretizer
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimators import _BaseMoECBOW
-from ._lens import _feature_categories
+from ._parameters import document
 from ._targets import NoTarget
-from ._tokenizer import ColumnTokenizer, _numeric_values
 
 
+@document
 class MoECBOWImputer(OneToOneFeatureMixin, TransformerMixin, _BaseMoECBOW):
     """Impute missing cells with a masked-column attention model fitted on ``X``.
 
@@ -35,34 +33,17 @@ class MoECBOWImputer(OneToOneFeatureMixin, TransformerMixin, _BaseMoECBOW):
 
     Parameters
     ----------
-    d_embedding, n_heads, n_layers, d_ffn, dropout, norm_first, n_ensemble, n_bins, \
-categorical_features, shared_vocabulary, handle_unknown, min_frequency, \
-max_categories, max_epochs, batch_size, \
-learning_rate, learning_rate_schedule, target_weight, label_smoothing, \
-weight_decay, \
-early_stopping, validation_fraction, n_iter_no_change, tol, scoring, max_time, \
-device, random_state, verbose
-        As in :class:`MoECBOWClassifier`.
+    {parameters}
 
     Attributes
     ----------
     bin_means_ : list of ndarray or None, length ``n_features_in_``
         For a numeric column, the value filled in for each of its bins: the mean
-        training value of the bin (the midpoint of its edges when empty), or the
-        value itself when the column has few distinct values; None for a
+        training value of the bin, weighted by ``sample_weight`` (the midpoint
+        of its edges when empty), or the value itself when the column has few
+        distinct values (:meth:`ColumnTokenizer.bin_values`); None for a
         categorical column.
-    n_features_in_ : int
-        Number of columns seen during fit.
-    feature_names_in_ : ndarray of shape (``n_features_in_``,)
-        Column names seen during fit, when they are all strings.
-    tokenizer_ : ColumnTokenizer
-        The fitted tokenizer of ``X``.
-    module_ : torch.nn.Module
-        The trained torch module.
-    layout_ : pandas.DataFrame
-        The token layout of ``module_``.
-    history_ : pandas.DataFrame
-        Per-epoch losses.
+    {attributes}
 
     See Also
     --------
@@ -135,42 +116,24 @@ device, random_state, verbose
         self : MoECBOWImputer
             The imputer, trained one more epoch.
         """
-        first = not hasattr(self, "module_")
-        super().partial_fit(X, None, sample_weight=sample_weight)
-        if first:
-            self.bin_means_ = self._bin_means(X)
-        return self
+        return super().partial_fit(X, None, sample_weight=sample_weight)
+
+    _saved_attributes = (*_BaseMoECBOW._saved_attributes, "bin_means_")
 
     def _make_target(self):
         return NoTarget()
 
-    def _fit(self, X, y, sample_weight):
-        super()._fit(X, None, sample_weight)
-        self.bin_means_ = self._bin_means(X)  # X was validated just above
-        return self
-
-    def _bin_means(self, X):
-        frame = ColumnTokenizer._as_frame(X)
-        codes = self.tokenizer_._transform_frame(frame)
-        means = []
-        for j, encoder in enumerate(self.tokenizer_.encoders_):
-            if self.tokenizer_.categorical_[j] or encoder is None:
-                means.append(None)
-                continue
-            n_bins = int(self.tokenizer_.n_categories_[j])
-            if not isinstance(encoder, KBinsDiscretizer):
-                means.append(encoder.categories_[0].astype(np.float64))
-                continue
-            values = _numeric_values(frame.iloc[:, j], repr(j))
-            seen = codes[:, j] >= 0
-            bins = codes[seen, j]
-            counts = np.bincount(bins, minlength=n_bins)
-            # each value over its bin's count: the sums never overflow
-            shares = values[seen] / counts[bins]
-            means_j = np.bincount(bins, weights=shares, minlength=n_bins)
-            mids = _feature_categories(self, j)[1]  # for bins no row fell in
-            means.append(np.where(counts > 0, means_j, mids))
-        return means
+    def _extra_fitted(self, tokenizer, frame, codes, row_weights):
+        # bin_means_: the value filled into each bin of each numeric column
+        bin_means = [
+            None
+            if tokenizer.categorical_[j] or not tokenizer.n_categories_[j]
+            else tokenizer.bin_values(
+                j, frame.iloc[:, j], row_weights, codes=codes[:, j]
+            )
+            for j in range(tokenizer.n_features_in_)
+        ]
+        return {"bin_means_": bin_means}
 
     def _numeric_fill_values(self):
         return self.bin_means_

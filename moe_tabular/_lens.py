@@ -17,14 +17,11 @@ estimators, the constant placeholder token for the imputer (which has no target)
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.preprocessing import KBinsDiscretizer
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._inference import float64_copy, in_chunks, leave_one_out_log_proba
-from ._tokenizer import MASK, MISSING, N_RESERVED, UNKNOWN
-
-RESERVED_LABELS = ("MASK", "MISSING", "UNKNOWN")  # codes -3, -2, -1
+from ._vocabulary import MASK, MISSING, RESERVED_LABELS, UNKNOWN, column_tokens
 
 
 # -- names and labels ------------------------------------------------------------
@@ -42,43 +39,10 @@ def column_names(model, *, placeholder=True):
     return names
 
 
-def _format(value):
-    if isinstance(value, (float, np.floating)):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _feature_categories(model, j):
-    """(labels, numeric fill values or None) of the categories of feature ``j``."""
-    tokenizer = model.tokenizer_
-    encoder = tokenizer.encoders_[j]
-    if encoder is None:
-        return [], None
-    if isinstance(encoder, KBinsDiscretizer):
-        edges = encoder.bin_edges_[0]
-        if len(edges) < 2:  # sklearn dropped every bin (values span < 1e-8): one
-            return ["all"], edges[:1].astype(np.float64)
-        n_bins = len(edges) - 1
-        labels = [
-            f"[{_format(a)}, {_format(b)})"
-            for a, b in zip(edges[:-1], edges[1:], strict=True)
-        ]
-        labels[0] = f"< {_format(edges[1])}" if n_bins > 1 else "all"
-        if n_bins > 1:
-            labels[-1] = f">= {_format(edges[-2])}"
-        return labels, edges[:-1] / 2 + edges[1:] / 2  # halves: no overflow
-    codes = np.arange(tokenizer.n_categories_[j], dtype=np.float64).reshape(-1, 1)
-    values = encoder.inverse_transform(codes).ravel()
-    labels = [_format(value) for value in values]
-    if tokenizer.categorical_[j]:
-        return labels, None
-    return labels, values.astype(np.float64)
-
-
 def _category_labels(model, j):
     """Labels of the categories of position ``j`` (a feature or the target)."""
     if j < model.n_features_in_:
-        return _feature_categories(model, j)[0]
+        return model.tokenizer_.category_labels(j)
     return model._target.labels()
 
 
@@ -100,8 +64,12 @@ def masked_log_proba(model, X):
         context of every feature column.
     """
     codes = model._encode(X)
+    return codes, _leave_one_out(model, codes)
+
+
+def _leave_one_out(model, codes):
     module = float64_copy(model.module_)
-    return codes, leave_one_out_log_proba(module, codes, n_heads=model.n_heads)
+    return leave_one_out_log_proba(module, codes, n_heads=model.n_heads)
 
 
 # -- 1. expert weights -----------------------------------------------------------
@@ -162,13 +130,6 @@ def expert_weights(model, X, *, column=None, aggregate="mean"):
 
 
 # -- 2. imputation ---------------------------------------------------------------
-def _as_frame(X):
-    if isinstance(X, pd.DataFrame):
-        return X.copy()
-    array = np.asarray(X)
-    return pd.DataFrame(array.reshape(len(array), -1).copy())
-
-
 def _fill(series, rows, values, is_integer):
     """``series`` with ``values`` written at positions ``rows``, dtype kept."""
     if isinstance(series.dtype, pd.CategoricalDtype):
@@ -198,9 +159,12 @@ def impute(model, X, *, strategy="most_likely", random_state=None, numeric_value
     """
     if strategy not in ("most_likely", "sample"):
         raise ValueError(f"strategy={strategy!r} must be 'most_likely' or 'sample'.")
-    codes, log_proba = masked_log_proba(model, X)
+    check_is_fitted(model)
+    frame = model._preprocess_X(X, reset=False)
+    codes = model._codes(frame)
+    log_proba = _leave_one_out(model, codes)
     rng = check_random_state(random_state)
-    frame = _as_frame(X)
+    frame = frame.copy()  # filled in below; X stays as it is
     for j in range(model.n_features_in_):
         rows = np.flatnonzero(codes[:, j] == MISSING)
         if len(rows) == 0 or model.tokenizer_.n_categories_[j] == 0:
@@ -216,12 +180,15 @@ def impute(model, X, *, strategy="most_likely", random_state=None, numeric_value
             cumulative = np.cumsum(proba / proba.sum(axis=1, keepdims=True), axis=1)
             chosen = (cumulative < rng.random_sample((len(rows), 1))).sum(axis=1)
             chosen = np.minimum(chosen, proba.shape[1] - 1)
-        labels, midpoints = _feature_categories(model, j)
         if model.tokenizer_.categorical_[j]:
             encoder = model.tokenizer_.encoders_[j]
             values = encoder.inverse_transform(chosen.reshape(-1, 1)).ravel()
         else:
-            table = midpoints if numeric_values is None else numeric_values[j]
+            table = (
+                model.tokenizer_.bin_values(j)  # the midpoints
+                if numeric_values is None
+                else numeric_values[j]
+            )
             values = np.asarray(table, dtype=np.float64)[chosen]
         series = frame.iloc[:, j]
         is_integer = pd.api.types.is_integer_dtype(series.dtype)
@@ -267,9 +234,9 @@ def token_embeddings(model):
     offsets = module.category_offsets.cpu().numpy()
     keys, tokens = [], []
     for j, name in _labelled_positions(model):
-        labels = list(RESERVED_LABELS) + _category_labels(model, j)
-        keys += [(name, label) for label in labels]
-        tokens += range(offsets[j] - N_RESERVED, offsets[j] + len(labels) - N_RESERVED)
+        categories = _category_labels(model, j)
+        keys += [(name, label) for label in (*RESERVED_LABELS, *categories)]
+        tokens += column_tokens(offsets[j], len(categories))
     index = pd.MultiIndex.from_tuples(keys, names=["column", "category"])
     frame = pd.DataFrame(
         weight[tokens], index=index, columns=[f"e{k}" for k in range(weight.shape[1])]
@@ -301,6 +268,29 @@ class MoELensMixin:
     def _position_names(self):
         """Names of the module's positions: the features, then the target's."""
         return column_names(self)
+
+    @property
+    def layout_(self):
+        """The token layout of the fitted module, one row per position.
+
+        A DataFrame indexed by column name (the features, then the target's
+        position) with ``kind`` ("categorical", "numeric", or the target's
+        name), ``n_categories``, ``shared`` (in the one shared vocabulary) and
+        ``first_token`` (token id of category 0; the MASK, MISSING and UNKNOWN
+        tokens sit just before it). Read from the module, which owns it.
+        """
+        check_is_fitted(self)
+        module = self.module_
+        kinds = np.where(self.tokenizer_.categorical_, "categorical", "numeric")
+        return pd.DataFrame(
+            {
+                "kind": [*kinds.tolist(), self._target.name],
+                "n_categories": module.n_categories.cpu().numpy(),
+                "shared": module.shared.cpu().numpy(),
+                "first_token": module.category_offsets.cpu().numpy(),
+            },
+            index=pd.Index(self._position_names(), name="column"),
+        )
 
     def expert_weights(self, X, *, column=None, aggregate="mean"):
         """Mixture weights over the column experts used to predict a masked column.

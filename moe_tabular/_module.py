@@ -16,7 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-N_RESERVED = 3  # MASK, MISSING, UNKNOWN sit just before each column's categories
+from ._vocabulary import N_RESERVED, token_layout
+
 # leave-one-out attention lays its scores out head-first from this many columns
 # (the target included) on; column-first below, where it is faster on CPU
 # (python -m benchmarks profile --layout ...: level at 8 columns, head-first
@@ -433,51 +434,6 @@ class MemberOutput(nn.Module):
         flat = members.flatten(1, -2)  # (M, rows, d)
         logits = torch.baddbmm(self.bias[:, None], flat, self.weight.transpose(1, 2))
         return logits.view(*members.shape[:-1], -1)
-
-
-def token_layout(n_categories, shared):
-    """Token id of category 0 of every column, and the vocabulary size.
-
-    Each column owns ``N_RESERVED`` reserved tokens (MASK, MISSING, UNKNOWN)
-    just before its categories. Shared columns use one block (category ``k``
-    of each of them is the same token, as in the paper; they share the
-    reserved tokens too); every other column has a block of its own. The
-    shared block comes first.
-
-    Parameters
-    ----------
-    n_categories : sequence of int, length L
-        Number of categories (or bins) of each column.
-    shared : sequence of bool, length L
-        Which columns share the one vocabulary.
-
-    Returns
-    -------
-    category_offsets : list of int, length L
-    n_tokens : int
-
-    Examples
-    --------
-    >>> token_layout([2, 3], [False, False])
-    ([3, 8], 11)
-    >>> token_layout([2, 3], [True, True])
-    ([3, 3], 6)
-    >>> token_layout([2, 3, 4], [True, False, True])
-    ([3, 10, 3], 13)
-    """
-    n_categories, shared = list(map(int, n_categories)), list(map(bool, shared))
-    if len(n_categories) != len(shared):
-        raise ValueError(f"{len(n_categories)=} and {len(shared)=} must match.")
-    sizes = [n for n, s in zip(n_categories, shared, strict=True) if s]
-    start = N_RESERVED + max(sizes) if sizes else 0
-    offsets = []
-    for n, is_shared in zip(n_categories, shared, strict=True):
-        if is_shared:
-            offsets.append(N_RESERVED)
-        else:
-            offsets.append(start + N_RESERVED)
-            start += N_RESERVED + n
-    return offsets, start
 
 
 class MaskedColumnAttention(nn.Module):

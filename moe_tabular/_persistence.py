@@ -1,4 +1,4 @@
-"""Pickle-free saving and loading of fitted estimators.
+"""Pickle-free files of a fitted model: folder, checksum, format version, JSON.
 
 A saved model is a folder of two files:
 
@@ -6,17 +6,16 @@ A saved model is a folder of two files:
     The torch module's ``state_dict`` in the safetensors format (tensors only;
     reading it runs no code).
 ``model.json``
-    Everything else, as plain JSON: the format version, the estimator's class
-    name and hyperparameters, the tokenizer's fitted state (categories, bin
-    edges, categorical mask, token layout), the target's state (``classes_`` or
-    ``target_bin_means_``), ``n_features_in_``/``feature_names_in_``, the token
-    layout of the module, the training history and the SHA-256 of the weights.
+    Everything else, as plain JSON: the format and its version, the release
+    that wrote it, the estimator's class name, the estimator's state (its
+    hyperparameters, fitted attributes, the tokenizer's and the target's states,
+    the module's token layout and the training history; see
+    :class:`~moe_tabular._state.ModelStateMixin`) and the SHA-256 of the weights.
 
-Loading rebuilds the sklearn encoders and the target from their saved state,
-checks them against the shapes and layout stored with the weights, builds the
-torch module only (no training machinery) and loads the weights into it. It never
-unpickles anything: class names are looked up in fixed tables, arrays are rebuilt
-from lists with plain numpy dtypes. Loading takes time linear in the vocabulary.
+This module owns the files only: it writes what the estimator's ``_state()``
+returns, through the JSON codec below, and hands what it reads back to the
+class's ``_from_state()``, which rebuilds and checks the parts. It never
+unpickles anything: numpy arrays are rebuilt from lists with plain dtypes.
 """
 
 import hashlib
@@ -25,15 +24,9 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
-from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder
 
-from ._inference import resolve_device
-from ._targets import BinnedTarget, ClassTarget, NoTarget
-from ._tokenizer import ColumnTokenizer
 from ._version import __version__
 
 FORMAT = "moe_tabular"
@@ -41,6 +34,14 @@ FORMAT_VERSION = 2  # 2: the module owns its layout (n_categories, shared)
 CONFIG_FILE = "model.json"
 WEIGHTS_FILE = "model.safetensors"
 _ARRAY_KINDS = set("biufUO")  # bool, int, uint, float, str, object (scalars only)
+# the keys of model.json that are the file's, not the model's state
+_FILE_KEYS = {
+    "format",
+    "format_version",
+    "moe_tabular_version",
+    "estimator",
+    "weights_sha256",
+}
 
 
 # -- JSON encoding of fitted state ---------------------------------------------------
@@ -126,127 +127,6 @@ def from_json(value):
     return {k: from_json(v) for k, v in value.items()}
 
 
-# -- sklearn encoders ----------------------------------------------------------------
-def _encoder_state(encoder, j):
-    name = f"tokenizer_.encoders_[{j}]"
-    if encoder is None:
-        return None
-    params = encoder.get_params()
-    if isinstance(encoder, OrdinalEncoder):
-        if params.pop("dtype") is not np.float64 or params.pop("categories") != "auto":
-            raise TypeError(f"Cannot save {name}: unexpected parameters {params}.")
-        return {
-            "type": "OrdinalEncoder",
-            "params": to_json(params, name),
-            "categories": to_json(encoder.categories_[0], name),
-            "infrequent": to_json(_infrequent(encoder), name),
-        }
-    if isinstance(encoder, KBinsDiscretizer):
-        return {
-            "type": "KBinsDiscretizer",
-            "params": to_json(params, name),
-            "bin_edges": to_json(encoder.bin_edges_[0], name),
-            "n_bins": to_json(encoder.n_bins_, name),
-        }
-    raise TypeError(f"Cannot save {name} of type {type(encoder).__name__}.")
-
-
-def _infrequent(encoder):
-    """The infrequent categories of a fitted OrdinalEncoder, or None."""
-    try:
-        return encoder.infrequent_categories_[0]
-    except AttributeError:  # min_frequency and max_categories both None
-        return None
-
-
-def _same_values(a, b):
-    a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
-    return a.shape == b.shape and all(
-        x == y or (pd.isna(x) and pd.isna(y)) for x, y in zip(a, b, strict=True)
-    )
-
-
-def _ordinal_encoder(state):
-    """Refit an OrdinalEncoder to the saved categories, infrequent ones included.
-
-    Every category is seen twice and every infrequent one once, under
-    ``min_frequency=2``: sklearn's own fit then rebuilds the exact mapping, in
-    time linear in the number of categories (set lookups, no pairwise scan).
-    """
-    categories = from_json(state["categories"])
-    infrequent = from_json(state["infrequent"])
-    infrequent = [] if infrequent is None else list(infrequent)
-    rare = {v for v in infrequent if not pd.isna(v)}
-    rare_missing = any(pd.isna(v) for v in infrequent)
-    counts = [
-        1 if (rare_missing if pd.isna(c) else c in rare) else 2 for c in categories
-    ]
-    values = np.repeat(categories, counts).reshape(-1, 1)
-    params = from_json(state["params"])
-    encoder = OrdinalEncoder(
-        **{
-            **params,
-            "min_frequency": 2 if infrequent else None,
-            "max_categories": None,
-        },
-        categories=[categories],
-    ).fit(values)
-    encoder.set_params(**params, categories="auto")  # as fitted; transform ignores
-    rebuilt = _infrequent(encoder)
-    if not _same_values(encoder.categories_[0], categories) or not _same_values(
-        [] if rebuilt is None else rebuilt, infrequent
-    ):
-        raise ValueError("the saved categories do not rebuild an encoder")
-    return encoder
-
-
-def _bins_encoder(state):
-    encoder = KBinsDiscretizer(**from_json(state["params"]))
-    edges = np.asarray(from_json(state["bin_edges"]), dtype=np.float64)
-    if edges.ndim != 1 or not (np.diff(edges) >= 0).all():
-        raise ValueError("the saved bin edges are not sorted")
-    encoder.bin_edges_ = np.empty(1, dtype=object)
-    encoder.bin_edges_[0] = edges
-    encoder.n_bins_ = np.asarray(from_json(state["n_bins"]), dtype=np.int64)
-    encoder.n_features_in_ = 1
-    return encoder
-
-
-def _is_fitted_name(key):
-    """A public fitted attribute (``classes_``), never ``__dict__`` and the like."""
-    return key.isidentifier() and key.endswith("_") and not key.startswith("_")
-
-
-def _tokenizer_state(tokenizer):
-    attributes = {
-        key: to_json(value, f"tokenizer_.{key}")
-        for key, value in vars(tokenizer).items()
-        if key.endswith("_") and not key.startswith("_") and key != "encoders_"
-    }
-    return {
-        "params": to_json(tokenizer.get_params(), "tokenizer_ parameters"),
-        "attributes": attributes,
-        "encoders": [_encoder_state(e, j) for j, e in enumerate(tokenizer.encoders_)],
-    }
-
-
-def _rebuild_tokenizer(state):
-    tokenizer = ColumnTokenizer(**from_json(state["params"]))
-    for key, value in state["attributes"].items():
-        if not _is_fitted_name(key):
-            raise ValueError(f"bad tokenizer attribute {key!r}")
-        setattr(tokenizer, key, from_json(value))
-    builders = {"OrdinalEncoder": _ordinal_encoder, "KBinsDiscretizer": _bins_encoder}
-    tokenizer.encoders_ = [
-        None if e is None else builders[e["type"]](e) for e in state["encoders"]
-    ]
-    if len(tokenizer.encoders_) != tokenizer.n_features_in_:
-        raise ValueError("the tokenizer has one encoder per column")
-    if not hasattr(tokenizer, "ordered_"):  # saved before ordered_: numeric ones
-        tokenizer.ordered_ = ~np.asarray(tokenizer.categorical_, dtype=bool)
-    return tokenizer
-
-
 # -- files ---------------------------------------------------------------------------
 def _sha256(path):
     digest = hashlib.sha256()
@@ -254,46 +134,6 @@ def _sha256(path):
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _json_params(estimator):
-    params = estimator.get_params(deep=False)
-    if not isinstance(params.get("random_state"), (int, np.integer, type(None))):
-        params["random_state"] = None  # a RandomState instance has no JSON form
-    if not isinstance(params.get("device"), str):
-        params["device"] = str(params["device"])  # a torch.device
-    return to_json(params, "the hyperparameters")
-
-
-def _target_state(target):
-    state = dict(target.state())
-    if "binner" in state:
-        state["binner"] = _tokenizer_state(state["binner"])
-    return to_json(state, "the target")
-
-
-_TARGETS = {"classes": ClassTarget, "bins": BinnedTarget, "none": NoTarget}
-
-
-def _rebuild_target(state):
-    state = from_json(state)
-    if not isinstance(state, dict) or state.get("kind") not in _TARGETS:
-        raise ValueError(f"bad target state {state!r:.80}")
-    if "binner" in state:
-        state["binner"] = _rebuild_tokenizer(state["binner"])
-    return _TARGETS[state["kind"]].from_state(state)
-
-
-# attributes of the estimator saved beside the tokenizer, target and module
-_ATTRIBUTES = (
-    "n_features_in_",
-    "feature_names_in_",
-    "n_iter_",
-    "batch_size_",
-    "learning_rate_",
-    "target_weight_",
-    "bin_means_",
-)
 
 
 def save_model(estimator, path):
@@ -315,35 +155,18 @@ def save_model(estimator, path):
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"path={str(path)!r} is a file; save needs a folder.")
-    attributes = {
-        key: to_json(getattr(estimator, key), key)
-        for key in _ATTRIBUTES
-        if hasattr(estimator, key)
-    }
-    module = estimator.module_
-    layout = {
-        "n_categories": module.n_categories.tolist(),
-        "shared": module.shared.tolist(),
-    }
-    history = [
-        {k: to_json(v, "history_") for k, v in row.items()}
-        for row in estimator.history_.to_dict(orient="records")
-    ]
+    state = estimator._state()
+    weights = state.pop("weights")
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "moe_tabular_version": __version__,
         "estimator": type(estimator).__name__,
-        "params": _json_params(estimator),
-        "attributes": attributes,
-        "tokenizer": _tokenizer_state(estimator.tokenizer_),
-        "target": _target_state(estimator._target),
-        "layout": layout,
-        "history": history,
+        **to_json(state, "the model"),
     }
     path.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
-    save_file(state, path / WEIGHTS_FILE, metadata={"format": FORMAT})
+    tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
+    save_file(tensors, path / WEIGHTS_FILE, metadata={"format": FORMAT})
     config["weights_sha256"] = _sha256(path / WEIGHTS_FILE)
     text = json.dumps(config, indent=1, allow_nan=False)  # ASCII: lone surrogates too
     (path / CONFIG_FILE).write_text(text, encoding="utf-8")
@@ -411,24 +234,25 @@ def load_model(path, cls, *, device=None):
     """
     path = Path(path)
     config = _read_config(path, cls)
-    weights = path / WEIGHTS_FILE
+    weights_file = path / WEIGHTS_FILE
     try:
-        if _sha256(weights) != config.get("weights_sha256"):
+        if _sha256(weights_file) != config.get("weights_sha256"):
             raise ValueError(
-                f"{str(weights)!r} does not match {CONFIG_FILE} (its SHA-256 "
+                f"{str(weights_file)!r} does not match {CONFIG_FILE} (its SHA-256 "
                 "differs): the file is corrupt or from another model."
             )
-        state = load_file(weights, device="cpu")
+        weights = load_file(weights_file, device="cpu")
     except FileNotFoundError:
-        raise ValueError(f"{str(weights)!r} does not exist.") from None
+        raise ValueError(f"{str(weights_file)!r} does not exist.") from None
     except OSError as exc:
-        raise ValueError(f"Cannot read {str(weights)!r}: {exc}.") from None
+        raise ValueError(f"Cannot read {str(weights_file)!r}: {exc}.") from None
     except SafetensorError as exc:
         raise ValueError(
-            f"{str(weights)!r} is not a safetensors file ({exc})."
+            f"{str(weights_file)!r} is not a safetensors file ({exc})."
         ) from None
     try:
-        return _rebuild(config, state, cls, device)
+        model = {k: from_json(v) for k, v in config.items() if k not in _FILE_KEYS}
+        return cls._from_state({**model, "weights": weights}, device=device)
     except (
         KeyError,
         TypeError,
@@ -442,72 +266,3 @@ def load_model(path, cls, *, device=None):
             f"{str(path)!r} holds a corrupt or incompatible model: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
-
-
-def _check_layout(estimator, tokenizer, target, layout, state):
-    """``model.json``'s tokenizer, target and layout against the weights."""
-    n_categories = [int(n) for n in layout["n_categories"]]
-    shared = [bool(s) for s in layout["shared"]]
-    n_features = int(estimator.n_features_in_)
-    if tokenizer.n_features_in_ != n_features or len(tokenizer.encoders_) != n_features:
-        raise ValueError("the tokenizer does not have one encoder per column")
-    names = getattr(estimator, "feature_names_in_", None)
-    if names is not None and len(names) != n_features:
-        raise ValueError("feature_names_in_ does not name every column")
-    if len(n_categories) != n_features + 1 or len(shared) != n_features + 1:
-        raise ValueError("the layout does not have one entry per column and the target")
-    if n_categories[:-1] != tokenizer.n_categories_.tolist():
-        raise ValueError(
-            f"the tokenizer's categories per column {tokenizer.n_categories_.tolist()} "
-            f"do not match the network's {n_categories[:-1]}"
-        )
-    if n_categories[-1] != target.n_categories:
-        raise ValueError(
-            f"the target has {target.n_categories} categories (classes or bins), "
-            f"the network {n_categories[-1]}"
-        )
-    ordered = [bool(o) for o in tokenizer.ordered_]
-    if estimator.shared_vocabulary == "auto" and shared[:-1] != ordered:
-        raise ValueError(
-            f"the tokenizer's ordered columns {ordered} are not the network's "
-            f"shared ones {shared[:-1]}"
-        )
-    for key, value in (("n_categories", n_categories), ("shared", shared)):
-        saved = state.get(key)
-        if saved is None or saved.tolist() != value:
-            raise ValueError(f"the weights' {key} do not match model.json's layout")
-
-
-def _rebuild(config, state, cls, device):
-    params = from_json(config["params"])
-    # files from before weight_decay existed were trained with plain Adam
-    params.setdefault("weight_decay", 0.0)
-    if device is not None:
-        params["device"] = device
-    unknown = set(params) - set(cls().get_params())
-    if unknown:
-        raise ValueError(f"parameters {sorted(unknown)} unknown to this release")
-    estimator = cls(**params)
-    estimator._validate_params()
-    attributes = config["attributes"]
-    if not set(attributes) <= set(_ATTRIBUTES) or "n_features_in_" not in attributes:
-        raise ValueError(f"bad attributes {sorted(attributes)}")
-    for key, value in attributes.items():
-        setattr(estimator, key, from_json(value))
-    tokenizer = _rebuild_tokenizer(config["tokenizer"])
-    target = _rebuild_target(config["target"])
-    if type(target) is not type(estimator._make_target()):
-        raise ValueError(f"a {type(target).__name__} does not fit {cls.__name__}")
-    layout = config["layout"]
-    _check_layout(estimator, tokenizer, target, layout, state)
-    # the initial weights are drawn from a throwaway generator, then overwritten
-    module = estimator._new_module(
-        layout["n_categories"], layout["shared"], torch.Generator()
-    )
-    module.load_state_dict(state, strict=True)
-    records = [from_json(row) for row in config["history"]]
-    estimator.tokenizer_ = tokenizer
-    estimator._target = target
-    estimator.module_ = module.to(resolve_device(estimator.device)).eval()
-    estimator.history_ = pd.DataFrame(records)
-    return estimator

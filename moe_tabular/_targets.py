@@ -1,8 +1,8 @@
 """The target column of the masked-column model: what it is and how it is coded.
 
 The model reads the target as one more column, the last. Three kinds of target
-share one small interface, owned by the estimator and read by the lens and by
-persistence (no flags, no ``hasattr`` sniffing):
+share one small interface, owned by the estimator and read by the lens (no
+flags, no ``hasattr`` sniffing):
 
 - :class:`ClassTarget`: class labels (the classifier);
 - :class:`BinnedTarget`: a continuous target cut into quantile bins (the regressor);
@@ -10,25 +10,26 @@ persistence (no flags, no ``hasattr`` sniffing):
 
 Each has ``fit(y)`` (validates and learns), ``encode(y)`` (codes for training;
 an unlabeled row gets the MASK code, so it trains the feature columns only),
-``n_categories``, ``ordered`` (joins the shared vocabulary of ordered columns),
-``labels()`` (names of its categories), ``state()``/``from_state()`` (plain
-values for :mod:`~moe_tabular._persistence`) and ``check_layout`` (the saved
-state against the network). ``fit`` warns once when some rows are unlabeled,
-so that a missing target never changes training unannounced. This module never
-imports torch.
+``context_code`` (the target position's code when predicting: MASK, or the
+placeholder's), ``n_categories``, ``ordered`` (joins the shared vocabulary of
+ordered columns), ``labels()`` (names of its categories) and
+``state()``/``from_state()`` (plain values, which the estimator's state holds;
+:func:`target_from_state` rebuilds any kind). ``fit`` warns once when some rows
+are unlabeled, so that a missing target never changes training unannounced.
+This module never imports torch.
 """
 
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import KBinsDiscretizer, LabelEncoder
+from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._tokenizer import MASK, ColumnTokenizer
+from ._tokenizer import ColumnTokenizer, format_category
+from ._validation import caller_stacklevel
+from ._vocabulary import MASK
 
 
 def _as_1d(y, *, numeric, owner):
@@ -57,21 +58,6 @@ def _unlabeled(y):
     return np.asarray(pd.isna(y), dtype=bool)
 
 
-def _outside_caller_level():
-    """``stacklevel`` of the first frame outside this package and scikit-learn.
-
-    The warning then points at the user's ``fit`` call, however many wrappers
-    (``_fit_context``, the estimator's private methods) stand in between.
-    """
-    import sklearn
-
-    inside = (str(Path(__file__).parent), str(Path(sklearn.__file__).parent))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(inside):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 def _warn_unlabeled(unlabeled, owner):
     """Warn when some, not all, rows have no target: they train unlabeled."""
     n_unlabeled = int(np.count_nonzero(unlabeled))
@@ -81,14 +67,8 @@ def _warn_unlabeled(unlabeled, owner):
             "target (NaN, None or pd.NA); they train as unlabeled rows, on the "
             "feature columns only. Drop those rows to train on labelled rows alone.",
             UserWarning,
-            stacklevel=_outside_caller_level(),
+            stacklevel=caller_stacklevel(),
         )
-
-
-def _label_format(value):
-    if isinstance(value, (float, np.floating)):
-        return f"{value:.4g}"
-    return str(value)
 
 
 class ClassTarget:
@@ -103,6 +83,7 @@ class ClassTarget:
 
     name = "target"
     has_target = True
+    context_code = MASK  # the target masked: predicted
 
     def fit(self, y, *, owner="MoECBOWClassifier", sample_weight=None):
         y = _as_1d(y, numeric=False, owner=owner)
@@ -153,10 +134,7 @@ class ClassTarget:
         return codes
 
     def labels(self):
-        return [_label_format(c) for c in self.classes_]
-
-    def attributes(self):
-        return {"classes_": self.classes_}
+        return [format_category(c) for c in self.classes_]
 
     def state(self):
         return {"kind": "classes", "classes": self.classes_}
@@ -192,6 +170,7 @@ class BinnedTarget:
 
     name = "target"
     has_target = True
+    context_code = MASK  # the target masked: predicted
     ordered = True
 
     def __init__(self, n_bins=10):
@@ -211,19 +190,10 @@ class BinnedTarget:
             np.ones(len(values)) if sample_weight is None else sample_weight[labeled]
         )
         self.binner = ColumnTokenizer(n_bins=self.n_bins, categorical_features=None)
-        self.binner.fit(values.reshape(-1, 1), sample_weight=weight)
-        codes = self.encode(values)
-        n_bins = int(self.binner.n_categories_[0])
-        totals = np.bincount(codes, weights=weight, minlength=n_bins)
-        # the mean as a sum of y * w / total: no overflow near the float max
-        share = weight / np.where(totals > 0, totals, 1)[codes]
-        means = np.bincount(codes, weights=values * share, minlength=n_bins)
-        # an empty quantile bin (ties) predicts the midpoint of its edges
-        encoder = self.binner.encoders_[0]
-        if isinstance(encoder, KBinsDiscretizer) and (totals == 0).any():
-            edges = encoder.bin_edges_[0]
-            means = np.where(totals > 0, means, edges[1:] / 2 + edges[:-1] / 2)
-        self.bin_means_ = means
+        codes = self.binner.fit_transform(values.reshape(-1, 1), sample_weight=weight)
+        # the weighted mean of each bin; an empty quantile bin (ties) predicts
+        # the midpoint of its edges
+        self.bin_means_ = self.binner.bin_values(0, values, weight, codes=codes[:, 0])
         _warn_unlabeled(np.isnan(y), owner)
         return self
 
@@ -238,18 +208,15 @@ class BinnedTarget:
 
     def labels(self):
         means = self.bin_means_
-        return [f"bin {k} (mean {_label_format(m)})" for k, m in enumerate(means)]
-
-    def attributes(self):
-        return {"target_bin_means_": self.bin_means_}
+        return [f"bin {k} (mean {format_category(m)})" for k, m in enumerate(means)]
 
     def state(self):
-        return {"kind": "bins", "means": self.bin_means_, "binner": self.binner}
+        return {"kind": "bins", "means": self.bin_means_, "binner": self.binner.state()}
 
     @classmethod
     def from_state(cls, state):
         means = np.asarray(state["means"], dtype=np.float64)
-        binner = state["binner"]
+        binner = ColumnTokenizer.from_state(state["binner"])
         if means.ndim != 1 or binner.n_features_in_ != 1:
             raise ValueError("the saved target bins are not one column")
         if int(binner.n_categories_[0]) != len(means):
@@ -273,6 +240,7 @@ class NoTarget:
 
     name = "(constant)"
     has_target = False
+    context_code = 0  # the placeholder's one category
     ordered = False
     n_categories = 1
 
@@ -285,12 +253,25 @@ class NoTarget:
     def labels(self):
         return ["constant"]
 
-    def attributes(self):
-        return {}
-
     def state(self):
         return {"kind": "none"}
 
     @classmethod
     def from_state(cls, state):
         return cls()
+
+
+_KINDS = {"classes": ClassTarget, "bins": BinnedTarget, "none": NoTarget}
+
+
+def target_from_state(state):
+    """The target of a ``state()`` of any kind.
+
+    Examples
+    --------
+    >>> type(target_from_state(ClassTarget().fit([1, 2]).state())).__name__
+    'ClassTarget'
+    """
+    if not isinstance(state, dict) or state.get("kind") not in _KINDS:
+        raise ValueError(f"bad target state {state!r:.80}")
+    return _KINDS[state["kind"]].from_state(state)

@@ -6,14 +6,20 @@ bins). Every cell becomes a per-column code, what the model eats::
 
     code = -3 (MASK), -2 (MISSING), -1 (UNKNOWN), 0 .. n_categories_[j] - 1
 
-The model (:class:`~moe_tabular._module.MaskedColumnAttention`) owns the token
-layout: it adds each column's offset itself. This module never imports torch.
+(the reserved codes are :mod:`~moe_tabular._vocabulary`'s). The model
+(:class:`~moe_tabular._module.MaskedColumnAttention`) adds each column's offset
+itself (:func:`~moe_tabular._vocabulary.token_layout`).
+
+An estimator checks ``X`` in its own name with :func:`check_table` and hands
+the frame to the tokenizer's ``fit_encode``/``encode``, which read and encode
+each column once. The tokenizer also says what its codes stand for
+(``category_labels``, ``bin_values``) and owns its state (``state``,
+``from_state``; the encoders' through :mod:`~moe_tabular._encoders`). This
+module never imports torch.
 """
 
 import numbers
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,10 +37,72 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._validation import check_frame_columns
+from ._encoders import encoder_from_state, encoder_state, spiked_quantile_bins
+from ._validation import caller_stacklevel, check_frame_columns
+from ._vocabulary import MISSING, UNKNOWN
 
-MASK, MISSING, UNKNOWN = -3, -2, -1
-N_RESERVED = 3
+
+def format_category(value):
+    """How a label writes a category's value: floats to 4 significant digits.
+
+    Examples
+    --------
+    >>> format_category(1 / 3), format_category("red"), format_category(7)
+    ('0.3333', 'red', '7')
+    """
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def as_frame(X):
+    """``X`` as a DataFrame: itself if it is one (its dtypes kept), else its array.
+
+    Examples
+    --------
+    >>> as_frame([[1, "a"], [2, "b"]]).shape
+    (2, 2)
+    """
+    if isinstance(X, pd.DataFrame):
+        return X
+    array = np.asarray(X)
+    return pd.DataFrame(array if array.ndim == 2 else array.reshape(len(array), -1))
+
+
+def check_table(owner, X, *, reset):
+    """Check ``X`` once, in ``owner``'s name; return it as the tokenizer reads it.
+
+    scikit-learn's ``validate_data(owner, ..., dtype=None,
+    ensure_all_finite="allow-nan", reset=reset)`` runs its checks with its
+    messages (the owner's class named in them) and sets (``reset=True``) or
+    checks ``owner``'s ``n_features_in_`` and ``feature_names_in_``; a
+    DataFrame is checked on its first row only (see
+    :func:`~moe_tabular._validation.check_frame_columns`). The tokenizer then
+    reads each column's dtype from the frame returned, and checks every value
+    itself as it encodes it.
+
+    Parameters
+    ----------
+    owner : estimator
+        The tokenizer, or an estimator that tokenizes ``X`` (its
+        ``fit_encode`` and ``encode`` take the frame returned).
+    X : {array-like, DataFrame} of shape (n_samples, n_features)
+    reset : bool
+        True at fit.
+
+    Returns
+    -------
+    frame : DataFrame of shape (n_samples, n_features)
+        ``X`` itself if it is a DataFrame.
+    """
+    validate_data(
+        owner,
+        check_frame_columns(X),
+        dtype=None,
+        ensure_all_finite="allow-nan",
+        reset=reset,
+    )
+    return as_frame(X)
 
 
 def _column_label(frame, j):
@@ -168,79 +236,8 @@ def _warn_if_all_unseen(values, codes, encoder, label):
         f"(e.g. {given[0]!r}; fit saw e.g. {fitted[0]!r}); every cell becomes the "
         f"UNKNOWN token.{hint}",
         UserWarning,
-        stacklevel=_caller_stacklevel(),
+        stacklevel=caller_stacklevel(),
     )
-
-
-def _caller_stacklevel():
-    """The ``stacklevel`` of the first frame outside moe_tabular and scikit-learn.
-
-    The warning then points at the user's line (``model.predict(X)``), whichever
-    public method, wrapper or pipeline led here.
-    """
-    import sklearn
-
-    inside = (str(Path(__file__).parent), str(Path(sklearn.__file__).parent))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(inside):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
-def _spikes(values, weights, n_bins):
-    """The values that hold at least ``1 / n_bins`` of the (weighted) rows."""
-    uniques, inverse = np.unique(values, return_inverse=True)
-    mass = np.bincount(inverse, weights=weights)
-    return uniques[mass * n_bins >= mass.sum()]
-
-
-def _spiked_quantile_bins(values, weights, n_bins):
-    """A fitted quantile :class:`~sklearn.preprocessing.KBinsDiscretizer` whose
-    spikes get bins of their own; the encoder and its number of bins.
-
-    A value held by at least ``1 / n_bins`` of the rows (the zeros of a
-    zero-inflated amount, a sentinel such as 999) would fill whole quantile
-    bins: their edges coincide and sklearn merges them, so the spike swallows
-    its neighbours (every cell of a column that is zero in 92% of rows then
-    shares one bin). Each spike ``v`` gets the bin ``[v, nextafter(v))`` (the
-    largest value ``[v, v]``); the inner edges of ``n_bins`` minus the number of
-    spikes quantile bins (at least two) of the other values cut the rest.
-    Without spikes this is sklearn's quantile binning unchanged.
-    """
-    spikes = _spikes(values, weights, n_bins)
-    rest = ~np.isin(values, spikes)
-    encoder = KBinsDiscretizer(
-        n_bins=max(2, n_bins - len(spikes)),
-        encode="ordinal",
-        strategy="quantile",
-        quantile_method="averaged_inverted_cdf",
-        subsample=None,
-    )
-    # the column is its spikes and at most one other value: spikes' edges only
-    binned = rest if len(np.unique(values[rest])) >= 2 else slice(None)
-    with warnings.catch_warnings():  # tiny bins are merged; n_bins_ says so
-        warnings.filterwarnings("ignore", message="Bins whose width")
-        encoder.fit(
-            values[binned].reshape(-1, 1),
-            sample_weight=None if weights is None else weights[binned],
-        )
-    if len(spikes):
-        inner = encoder.bin_edges_[0][1:-1] if binned is rest else []
-        top = values.max()
-        below = spikes[spikes < top]
-        edges = np.unique(
-            np.concatenate(
-                [[values.min(), top], inner, spikes, np.nextafter(below, top)]
-            )
-        )
-        if spikes[-1] == top:  # the top spike's bin is [top, top]: no overflow
-            edges = np.append(edges, top)
-        encoder.bin_edges_ = np.empty(1, dtype=object)
-        encoder.bin_edges_[0] = edges
-        encoder.n_bins_ = np.array([len(edges) - 1])
-    # sklearn drops bins narrower than 1e-8, all of them for a column whose
-    # values span less: its values then share bin 0
-    return encoder, max(1, int(encoder.n_bins_[0]))
 
 
 class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -345,21 +342,6 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.min_frequency = min_frequency
         self.max_categories = max_categories
 
-    def _frame(self, X, *, reset):
-        """Validate ``X`` with sklearn, then return it as a frame with its dtypes."""
-        X_checkable = check_frame_columns(X)
-        validate_data(
-            self, X_checkable, dtype=None, ensure_all_finite="allow-nan", reset=reset
-        )
-        return self._as_frame(X)
-
-    @staticmethod
-    def _as_frame(X):
-        if isinstance(X, pd.DataFrame):
-            return X
-        array = np.asarray(X)
-        return pd.DataFrame(array if array.ndim == 2 else array.reshape(len(array), -1))
-
     def _resolve_categorical(self, frame):
         n_columns = frame.shape[1]
         spec = self.categorical_features
@@ -410,9 +392,14 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             f"indices or booleans; got {self.categorical_features!r}."
         )
 
-    def _fit_column(self, series, is_categorical, label, sample_weight=None):
+    def _fit_column(self, series, values, is_categorical, sample_weight):
+        """The fitted encoder of one column, its categories and whether ordered.
+
+        ``values`` is ``series`` as :meth:`_column_values` reads it. A
+        categorical column's categories are counted from its codes (None here).
+        """
         if is_categorical:
-            values = _categorical_values(series, label).reshape(-1, 1)
+            values = values.reshape(-1, 1)
             categories, ordered = _category_order(series, values)
             encoder = OrdinalEncoder(
                 categories=categories,
@@ -423,9 +410,7 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 max_categories=self.max_categories,
             ).fit(values)
             encoder.set_params(categories="auto")  # the order fitted is categories_
-            codes = encoder.transform(values)
-            return encoder, int(codes.max(initial=-1)) + 1, ordered
-        values = _numeric_values(series, label)
+            return encoder, None, ordered
         present = ~np.isnan(values)
         finite = values[present].reshape(-1, 1)
         if len(finite) == 0:
@@ -435,20 +420,21 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 handle_unknown="use_encoded_value", unknown_value=UNKNOWN
             ).fit(finite)
             return encoder, len(encoder.categories_[0]), True
-        encoder, n_bins = _spiked_quantile_bins(
+        encoder, n_bins = spiked_quantile_bins(
             values[present],
             None if sample_weight is None else sample_weight[present],
             self.n_bins,
         )
         return encoder, n_bins, True
 
-    def _encode_column(self, series, j, label):
-        """Codes of one column: category index, or MISSING/UNKNOWN."""
-        encoder = self.encoders_[j]
+    def _column_values(self, series, j, label):
+        """Column ``j`` as its encoder reads it (objects or floats, NaN missing)."""
         if self.categorical_[j]:
-            values = _categorical_values(series, label)
-        else:
-            values = _numeric_values(series, label)
+            return _categorical_values(series, label)
+        return _numeric_values(series, label)
+
+    def _encode_values(self, values, encoder, label):
+        """Codes of one column's values: category index, or MISSING/UNKNOWN."""
         missing = pd.isna(values)
         codes = np.full(len(values), MISSING, dtype=np.int64)
         if encoder is None:  # no value at fit: every present value is unseen
@@ -464,6 +450,48 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         _warn_if_all_unseen(values, codes, encoder, label)
         return codes
+
+    def _fit_encode(self, frame, sample_weight):
+        """Fit to the rows of ``frame`` of positive weight; codes of all its rows.
+
+        Each column is read and encoded once: the codes of the rows fitted
+        also count a categorical column's categories.
+        """
+        kept = slice(None) if sample_weight is None else sample_weight > 0
+        fitted = frame if sample_weight is None else frame.iloc[kept]
+        weights = None if sample_weight is None else sample_weight[kept]
+        self.categorical_ = self._resolve_categorical(fitted)
+        encoders, n_categories, ordered = [], [], []
+        codes = np.empty(frame.shape, dtype=np.int64)
+        for j in range(frame.shape[1]):
+            label = _column_label(frame, j)
+            values = self._column_values(frame.iloc[:, j], j, label)
+            encoder, n_cats, is_ordered = self._fit_column(
+                fitted.iloc[:, j], values[kept], self.categorical_[j], weights
+            )
+            codes[:, j] = self._encode_values(values, encoder, label)
+            if n_cats is None:  # categorical: the codes of the rows fitted
+                n_cats = int(codes[kept, j].max(initial=-1)) + 1
+            encoders.append(encoder)
+            n_categories.append(n_cats)
+            ordered.append(is_ordered)
+        self.encoders_ = encoders
+        self.n_categories_ = np.asarray(n_categories, dtype=np.int64)
+        self.ordered_ = np.asarray(ordered, dtype=bool)
+        return codes
+
+    def _encode(self, frame):
+        codes = np.empty(frame.shape, dtype=np.int64)
+        for j in range(frame.shape[1]):
+            label = _column_label(frame, j)
+            values = self._column_values(frame.iloc[:, j], j, label)
+            codes[:, j] = self._encode_values(values, self.encoders_[j], label)
+        return codes
+
+    def _checked_weights(self, frame, sample_weight):
+        if sample_weight is None:
+            return None
+        return _check_sample_weight(sample_weight, frame)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -485,35 +513,34 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : ColumnTokenizer
             The fitted tokenizer.
         """
-        frame = self._frame(X, reset=True)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, frame)
-        return self._fit_frame(frame, sample_weight)
-
-    def _fit_frame(self, frame, sample_weight=None):
-        """:meth:`fit` on a frame its caller validated as :meth:`fit` does.
-
-        The caller sets ``n_features_in_`` (and ``feature_names_in_``) first.
-        """
-        if sample_weight is not None:
+        frame = check_table(self, X, reset=True)
+        sample_weight = self._checked_weights(frame, sample_weight)
+        if sample_weight is not None:  # rows of weight 0: as if removed
             kept = sample_weight > 0
             frame, sample_weight = frame.iloc[kept], sample_weight[kept]
-        self.categorical_ = self._resolve_categorical(frame)
-        encoders, n_categories, ordered = [], [], []
-        for j in range(frame.shape[1]):
-            encoder, n_cats, is_ordered = self._fit_column(
-                frame.iloc[:, j],
-                self.categorical_[j],
-                _column_label(frame, j),
-                sample_weight,
-            )
-            encoders.append(encoder)
-            n_categories.append(n_cats)
-            ordered.append(is_ordered)
-        self.encoders_ = encoders
-        self.n_categories_ = np.asarray(n_categories, dtype=np.int64)
-        self.ordered_ = np.asarray(ordered, dtype=bool)
+        self._fit_encode(frame, sample_weight)
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """:meth:`fit`, then :meth:`transform` of the same ``X``, read once.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The table.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights, as for :meth:`fit`; rows of weight 0 are encoded too.
+
+        Returns
+        -------
+        codes : ndarray of int64, shape (n_samples, n_features)
+            As :meth:`transform` returns them.
+        """
+        frame = check_table(self, X, reset=True)
+        return self._fit_encode(frame, self._checked_weights(frame, sample_weight))
 
     def transform(self, X):
         """Per-column codes: what the model eats.
@@ -530,21 +557,231 @@ class ColumnTokenizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             (UNKNOWN); -3 (MASK) is the model's own.
         """
         check_is_fitted(self)
-        return self._transform_frame(self._frame(X, reset=False))
+        return self._encode(check_table(self, X, reset=False))
 
-    def _transform_frame(self, frame):
-        """:meth:`transform` for a frame its caller validated as it does.
+    # -- the seam of an owner that checks X itself (the estimators) ----------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_encode(self, frame, sample_weight=None):
+        """:meth:`fit_transform` of a table its caller has checked.
 
-        An estimator validates its input itself; validating again here would
-        repeat sklearn's feature-name warnings, and silencing them would take
-        ``warnings.catch_warnings``, which is not thread-safe.
+        An estimator checks ``X`` in its own name, once (:func:`check_table`:
+        scikit-learn's checks and messages), then hands the frame here;
+        checking it again would repeat scikit-learn's feature-name warnings.
+        ``n_features_in_`` and ``feature_names_in_`` are read from ``frame``.
+
+        Parameters
+        ----------
+        frame : DataFrame of shape (n_samples, n_features)
+            What :func:`check_table` returned.
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Checked row weights; rows of weight 0 are left out of the fit but
+            encoded.
+
+        Returns
+        -------
+        codes : ndarray of int64, shape (n_samples, n_features)
         """
-        codes = np.empty(frame.shape, dtype=np.int64)
-        for j in range(frame.shape[1]):
-            codes[:, j] = self._encode_column(
-                frame.iloc[:, j], j, _column_label(frame, j)
-            )
-        return codes
+        validate_data(self, frame, skip_check_array=True, reset=True)  # names only
+        return self._fit_encode(frame, sample_weight)
+
+    def encode(self, frame):
+        """:meth:`transform` of a table its caller has checked.
+
+        Parameters
+        ----------
+        frame : DataFrame of shape (n_samples, ``n_features_in_``)
+            What :func:`check_table` returned (with ``reset=False``), or rows
+            of it.
+
+        Returns
+        -------
+        codes : ndarray of int64, shape (n_samples, ``n_features_in_``)
+        """
+        check_is_fitted(self)
+        return self._encode(frame)
+
+    def category_labels(self, j):
+        """Labels of the categories (or bins) of column ``j``, in code order.
+
+        Categories are labelled by value, bins by interval (``"< 1.5"``,
+        ``"[1.5, 3)"``, ``">= 3"``; ``"all"`` for a column of one bin).
+
+        Parameters
+        ----------
+        j : int
+            The column.
+
+        Returns
+        -------
+        labels : list of str, length ``n_categories_[j]``
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> X = pd.DataFrame({"city": ["Oslo", "Rome"] * 2, "t": [1.0, 2.0, 3.0, 4.0]})
+        >>> tokenizer = ColumnTokenizer(n_bins=2).fit(X)
+        >>> tokenizer.category_labels(0), tokenizer.category_labels(1)
+        (['Oslo', 'Rome'], ['< 2.5', '>= 2.5'])
+        """
+        check_is_fitted(self)
+        encoder = self.encoders_[j]
+        if encoder is None:
+            return []
+        if isinstance(encoder, KBinsDiscretizer):
+            edges = encoder.bin_edges_[0]
+            if len(edges) < 3:  # one bin (sklearn drops every bin of values
+                return ["all"]  # spanning less than 1e-8: one bin then too)
+            labels = [
+                f"[{format_category(a)}, {format_category(b)})"
+                for a, b in zip(edges[:-1], edges[1:], strict=True)
+            ]
+            labels[0] = f"< {format_category(edges[1])}"
+            labels[-1] = f">= {format_category(edges[-2])}"
+            return labels
+        codes = np.arange(self.n_categories_[j], dtype=np.float64).reshape(-1, 1)
+        return [format_category(v) for v in encoder.inverse_transform(codes).ravel()]
+
+    def bin_values(self, j, values=None, sample_weight=None, *, codes=None):
+        """The number each code of numeric column ``j`` stands for.
+
+        Without ``values``: the midpoint of each bin's edges, or, for a column
+        with few distinct values (one code per value), the values themselves.
+        Given the column's training ``values``: the mean training value of
+        each bin (the midpoint for a bin no row fell in), weighted by
+        ``sample_weight``. Unweighted, a column with few distinct values keeps
+        its exact values; weighted, its codes get weighted means too (each
+        the code's value up to rounding).
+
+        Parameters
+        ----------
+        j : int
+            A numeric column.
+        values : array-like of shape (n_samples,), default=None
+            The column's training values (missing ones NaN, None or ``pd.NA``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Their weights.
+        codes : ndarray of int of shape (n_samples,), default=None
+            This tokenizer's codes of ``values``, when at hand; encoded here
+            otherwise. Rows with a negative code (missing) are left out.
+
+        Returns
+        -------
+        bin_values : ndarray of float64, shape (``n_categories_[j]``,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> tokenizer = ColumnTokenizer(n_bins=2).fit([[1.0], [2.0], [3.0], [5.0]])
+        >>> tokenizer.bin_values(0).tolist()  # edges 1, 2.5 and 5
+        [1.75, 3.75]
+        >>> tokenizer.bin_values(0, [1.0, 2.0, 3.0, 5.0]).tolist()
+        [1.5, 4.0]
+        """
+        check_is_fitted(self)
+        if self.categorical_[j]:
+            raise ValueError(f"Column {j} is categorical: its codes are not numbers.")
+        encoder = self.encoders_[j]
+        if encoder is None:  # no value at fit
+            return np.empty(0)
+        binned = isinstance(encoder, KBinsDiscretizer)
+        if binned:
+            edges = encoder.bin_edges_[0]
+            if len(edges) < 2:  # sklearn dropped every bin (values span < 1e-8)
+                points = edges[:1].astype(np.float64)
+            else:
+                points = edges[:-1] / 2 + edges[1:] / 2  # halves: no overflow
+        else:
+            points = encoder.categories_[0].astype(np.float64)
+        if values is None or (sample_weight is None and not binned):
+            return points
+        series = values if isinstance(values, pd.Series) else pd.Series(values)
+        values = _numeric_values(series, repr(j))
+        if codes is None:
+            codes = self._encode_values(values, self.encoders_[j], repr(j))
+        seen = codes >= 0
+        bins, values = codes[seen], values[seen]
+        n_bins = int(self.n_categories_[j])
+        if sample_weight is None:
+            counts = np.bincount(bins, minlength=n_bins)
+            shares = values / counts[bins]  # each value over its bin's count:
+            means = np.bincount(bins, weights=shares, minlength=n_bins)  # no overflow
+            return np.where(counts > 0, means, points)
+        weight = np.asarray(sample_weight, dtype=np.float64)[seen]
+        totals = np.bincount(bins, weights=weight, minlength=n_bins)
+        # the mean as a sum of value * weight / total: no overflow near the float max
+        share = weight / np.where(totals > 0, totals, 1)[bins]
+        means = np.bincount(bins, weights=values * share, minlength=n_bins)
+        return np.where(totals > 0, means, points)
+
+    # -- state -----------------------------------------------------------------------
+    _STATE_ATTRIBUTES = (
+        "n_features_in_",
+        "feature_names_in_",
+        "categorical_",
+        "n_categories_",
+        "ordered_",
+    )
+
+    def state(self):
+        """The fitted tokenizer as plain values: what :meth:`from_state` takes.
+
+        Returns
+        -------
+        state : dict
+            ``params`` (:meth:`get_params`), ``attributes`` (the fitted
+            attributes but the encoders) and ``encoders`` (each column's, see
+            :func:`~moe_tabular._encoders.encoder_state`): str, numbers, lists,
+            dicts and numpy arrays of numbers, strings or objects, which
+            :func:`~moe_tabular._persistence.to_json` writes as JSON.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> X = pd.DataFrame({"city": ["Oslo", "Rome"], "temp": [3.5, 21.0]})
+        >>> tokenizer = ColumnTokenizer().fit(X)
+        >>> rebuilt = ColumnTokenizer.from_state(tokenizer.state())
+        >>> rebuilt.transform(X).tolist()
+        [[0, 0], [1, 1]]
+        """
+        check_is_fitted(self)
+        return {
+            "params": self.get_params(),
+            "attributes": {
+                key: getattr(self, key)
+                for key in self._STATE_ATTRIBUTES
+                if hasattr(self, key)
+            },
+            "encoders": [
+                encoder_state(encoder, f"tokenizer_.encoders_[{j}]")
+                for j, encoder in enumerate(self.encoders_)
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, state):
+        """The fitted tokenizer of a :meth:`state`; runs no code from it.
+
+        Parameters
+        ----------
+        state : dict
+            What :meth:`state` returned (or its JSON round trip).
+
+        Returns
+        -------
+        tokenizer : ColumnTokenizer
+        """
+        tokenizer = cls(**state["params"])
+        for key, value in state["attributes"].items():
+            # a public fitted name (``n_categories_``), never ``__dict__`` or the like
+            if not (key.isidentifier() and key.endswith("_") and key[0] != "_"):
+                raise ValueError(f"bad tokenizer attribute {key!r}")
+            setattr(tokenizer, key, value)
+        tokenizer.encoders_ = [encoder_from_state(e) for e in state["encoders"]]
+        if len(tokenizer.encoders_) != tokenizer.n_features_in_:
+            raise ValueError("the tokenizer has one encoder per column")
+        if not hasattr(tokenizer, "ordered_"):  # saved before ordered_: numeric ones
+            tokenizer.ordered_ = ~np.asarray(tokenizer.categorical_, dtype=bool)
+        return tokenizer
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

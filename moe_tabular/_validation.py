@@ -2,8 +2,12 @@
 
 They run before sklearn's ``validate_data`` and catch what it would otherwise
 report from deep inside numpy or narwhals (duplicate column names, date columns
-mixed with numbers). This module never imports torch.
+mixed with numbers); and the ``stacklevel`` that points a warning at the user's
+line. This module never imports torch.
 """
+
+import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -17,6 +21,22 @@ def column_label(name, j):
     ("'city'", '2 (7)')
     """
     return f"{name!r}" if isinstance(name, str) else f"{j} ({name!r})"
+
+
+def caller_stacklevel():
+    """The ``stacklevel`` of the first frame outside moe_tabular and scikit-learn.
+
+    A warning then points at the user's line (``model.fit(X, y)``,
+    ``model.predict(X)``), whichever public method, wrapper (``_fit_context``)
+    or pipeline led there. Call it in the ``warnings.warn`` call.
+    """
+    import sklearn
+
+    inside = (str(Path(__file__).parent), str(Path(sklearn.__file__).parent))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _is_date_like(dtype):

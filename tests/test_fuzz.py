@@ -36,7 +36,7 @@ from moe_tabular import (
     MoECBOWRegressor,
 )
 from moe_tabular._lens import _has_infrequent
-from moe_tabular._tokenizer import MISSING, N_RESERVED, UNKNOWN
+from moe_tabular._vocabulary import MISSING, N_RESERVED, UNKNOWN
 
 _HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large]
 settings.register_profile(

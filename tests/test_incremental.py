@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from moe_tabular import MoECBOWClassifier, MoECBOWImputer, MoECBOWRegressor
-from moe_tabular._tokenizer import UNKNOWN
+from moe_tabular._vocabulary import UNKNOWN
 
 from .conftest import make_frame
 

@@ -367,3 +367,14 @@ def test_imputer_fills_extreme_numeric_columns_with_finite_values(column):
     np.testing.assert_array_equal(filled.loc[present, "a"], X.loc[present, "a"])
     labels = imputer.expert_weights(X, column="a").columns
     assert len(labels) == 3
+
+
+def test_imputer_bin_means_weigh_rows_by_sample_weight():
+    frame, _ = make_key_table(n_rows=60)
+    weights = np.where(np.arange(60) % 3 == 0, 2.0, 1.0)
+    params = {**KEY_FAST, "max_epochs": 1}
+    weighted = MoECBOWImputer(**params).fit(frame, sample_weight=weights)
+    repeated = frame.iloc[np.repeat(np.arange(60), weights.astype(int))]
+    copies = MoECBOWImputer(**params).fit(repeated)
+    j = list(frame.columns).index("num")
+    np.testing.assert_allclose(weighted.bin_means_[j], copies.bin_means_[j])

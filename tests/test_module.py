@@ -5,7 +5,7 @@ import torch
 
 from moe_tabular import _module
 from moe_tabular._module import Dropout, MaskedColumnAttention
-from moe_tabular._tokenizer import MASK
+from moe_tabular._vocabulary import MASK
 
 LAYOUT = {"n_categories": [4, 7, 5, 6], "shared": [False] * 4}
 

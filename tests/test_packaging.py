@@ -110,3 +110,41 @@ def test_private_constraints_still_validate():
 
     with pytest.raises(InvalidParameterError, match="n_bins"):
         ColumnTokenizer(n_bins=0).fit([[1.0], [2.0]])
+
+
+def _package_imports(path):
+    """The package's modules that ``path`` imports, and the top-level libraries."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    modules, libraries = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            modules.add(node.module)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            libraries.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            libraries |= {alias.name.split(".")[0] for alias in node.names}
+    return modules, libraries
+
+
+TORCH_FREE = {"_vocabulary", "_validation", "_encoders", "_tokenizer", "_targets"}
+
+
+def test_internal_imports_run_one_way_and_the_torch_free_modules_stay_so():
+    """docs/internals.rst: no import cycle among the private modules; the
+    tokenizer's side never imports torch; the torch module imports the
+    vocabulary only; persistence imports no part of the package but the version."""
+    imports = {
+        path.stem: _package_imports(path)
+        for path in PACKAGE.glob("_*.py")
+        if path.name != "__init__.py"
+    }
+    order = []
+    while len(order) < len(imports):  # a topological order exists: no cycle
+        ready = [m for m in imports if m not in order and imports[m][0] <= set(order)]
+        assert ready, f"import cycle among {sorted(set(imports) - set(order))}"
+        order += sorted(ready)
+    for name in TORCH_FREE:
+        modules, libraries = imports[name]
+        assert "torch" not in libraries and modules <= TORCH_FREE, name
+    assert imports["_module"][0] == {"_vocabulary"}
+    assert imports["_persistence"][0] == {"_version"}

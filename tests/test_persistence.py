@@ -2,6 +2,7 @@
 
 import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +16,8 @@ from moe_tabular._persistence import (
     CONFIG_FILE,
     FORMAT_VERSION,
     WEIGHTS_FILE,
-    _rebuild_tokenizer,
-    _tokenizer_state,
+    from_json,
+    to_json,
 )
 
 from .conftest import FAST, make_frame
@@ -150,8 +151,8 @@ def test_tokenizer_state_rebuilds_infrequent_categories_and_bins(params):
         }
     )
     tokenizer = ColumnTokenizer(**{"n_bins": 4, **params}).fit(X)
-    state = json.loads(json.dumps(_tokenizer_state(tokenizer), allow_nan=False))
-    rebuilt = _rebuild_tokenizer(state)
+    text = json.dumps(to_json(tokenizer.state(), "tokenizer"), allow_nan=False)
+    rebuilt = ColumnTokenizer.from_state(from_json(json.loads(text)))
     later = pd.DataFrame(
         {"c": ["rare2", "new", None], "x": [5.0, -5.0, 0.1], "k": [2.0, 3.0, np.nan]}
     )
@@ -361,3 +362,44 @@ def test_a_model_saved_before_weight_decay_keeps_the_plain_adam_it_was_trained_w
     assert MoECBOWClassifier().weight_decay == 0.1
     proba = loaded.predict_proba(frame)
     np.testing.assert_array_equal(proba, model.predict_proba(frame))
+
+
+# -- files written by earlier releases -----------------------------------------------
+SAVED_BEFORE_STATE = Path(__file__).parent / "data" / "saved_before_state"
+
+
+def _saved_before_state_table():
+    """The table the models in ``data/saved_before_state`` were fitted on."""
+    rng = np.random.default_rng(0)
+    n = 40
+    X = pd.DataFrame(
+        {
+            "city": pd.Series(rng.choice(["oslo", "rome", "lima"], n), dtype="string"),
+            "grade": pd.Categorical(
+                rng.choice(["lo", "hi"], n), categories=["lo", "hi"], ordered=True
+            ),
+            "count": pd.array(rng.integers(0, 3, n), dtype="Int64"),
+            "x": rng.normal(size=n),
+        }
+    )
+    X.loc[X.index[::7], "x"] = np.nan
+    return X
+
+
+def test_models_saved_before_the_parts_owned_their_state_still_load():
+    """Files written before state()/from_state() (format version 2, moe_tabular
+    0.1.0: a regressor, with its target's binner, and an imputer fitted with
+    sample weights) load and predict as they did."""
+    from moe_tabular import MoECBOWImputer
+
+    expected = json.loads((SAVED_BEFORE_STATE / "expected.json").read_text())
+    X = _saved_before_state_table()
+    regressor = MoECBOWRegressor.load(SAVED_BEFORE_STATE / "regressor")
+    assert regressor.predict(X).tolist() == expected["regressor_predict"]
+    imputer = MoECBOWImputer.load(SAVED_BEFORE_STATE / "imputer")
+    holed = X.head(8).copy()
+    holed.loc[holed.index[:4], "x"] = np.nan
+    holed.loc[holed.index[4:], "city"] = None
+    filled = imputer.transform(holed)
+    assert filled["x"].tolist() == expected["imputer_x"]
+    assert filled["city"].tolist() == expected["imputer_city"]

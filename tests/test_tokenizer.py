@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from moe_tabular import ColumnTokenizer
-from moe_tabular._tokenizer import MISSING, UNKNOWN
+from moe_tabular._vocabulary import MISSING, UNKNOWN
 
 from .conftest import make_frame
 
@@ -281,3 +281,71 @@ def test_the_unseen_values_warning_points_at_the_callers_line(frame_and_target):
     with pytest.warns(UserWarning, match="'city'") as caught:
         model.tokenizer_.transform(changed)
     assert caught[0].filename == __file__
+
+
+def test_category_labels_name_categories_and_bin_intervals():
+    X = pd.DataFrame(
+        {"c": ["b", "a", "b", None], "x": [0.0, 1.0, 2.0, 3.0], "k": [1.0, 2.0] * 2}
+    )
+    tokenizer = ColumnTokenizer(n_bins=2).fit(X)
+    assert tokenizer.category_labels(0) == ["a", "b"]
+    assert tokenizer.category_labels(1) == ["< 1.5", ">= 1.5"]
+    assert tokenizer.category_labels(2) == ["1", "2"]
+    for j in range(3):
+        assert len(tokenizer.category_labels(j)) == tokenizer.n_categories_[j]
+
+
+def test_bin_values_are_midpoints_or_weighted_means_of_the_training_values():
+    values = np.array([0.0, 1.0, 2.0, 4.0, 6.0, 10.0, np.nan])
+    tokenizer = ColumnTokenizer(n_bins=2).fit(values.reshape(-1, 1))
+    edges = tokenizer.encoders_[0].bin_edges_[0]
+    np.testing.assert_array_equal(tokenizer.bin_values(0), (edges[1:] + edges[:-1]) / 2)
+    np.testing.assert_allclose(tokenizer.bin_values(0, values), [1.0, 20 / 3])
+    weights = np.array([1.0, 1.0, 2.0, 1.0, 1.0, 2.0, 5.0])  # = rows repeated
+    repeated = np.repeat(values, weights.astype(int))
+    np.testing.assert_allclose(
+        tokenizer.bin_values(0, values, weights), tokenizer.bin_values(0, repeated)
+    )
+    few = ColumnTokenizer(n_bins=5).fit([[1.0], [2.0], [2.0]])
+    assert few.bin_values(0, [1.0, 2.0, 2.0]).tolist() == [1.0, 2.0]  # the values
+    with pytest.raises(ValueError, match="categorical"):
+        ColumnTokenizer().fit([["a"], ["b"]]).bin_values(0)
+
+
+def test_fit_transform_encodes_each_column_once_and_equals_fit_then_transform():
+    frame, _ = make_frame(n_rows=60)
+    weights = np.where(np.arange(60) % 4 == 0, 0.0, 1.5)
+    reads = []
+    original = ColumnTokenizer._column_values
+
+    def counted(self, series, j, label):
+        reads.append(j)
+        return original(self, series, j, label)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ColumnTokenizer, "_column_values", counted)
+        codes = ColumnTokenizer().fit_transform(frame, sample_weight=weights)
+    assert reads == list(range(frame.shape[1]))
+    fitted = ColumnTokenizer().fit(frame, sample_weight=weights)
+    np.testing.assert_array_equal(codes, fitted.transform(frame))
+
+
+@pytest.mark.parametrize("kind", ["classifier", "imputer"])
+def test_an_estimator_encodes_each_column_once_at_fit(kind):
+    from moe_tabular import MoECBOWClassifier, MoECBOWImputer
+
+    frame, target = make_frame(n_rows=40)
+    model = (MoECBOWClassifier if kind == "classifier" else MoECBOWImputer)(
+        max_epochs=1, d_embedding=4, n_heads=1, d_ffn=4
+    )
+    reads = []
+    original = ColumnTokenizer._column_values
+
+    def counted(self, series, j, label):
+        reads.append(j)
+        return original(self, series, j, label)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ColumnTokenizer, "_column_values", counted)
+        model.fit(frame, target if kind == "classifier" else None)
+    assert reads == list(range(frame.shape[1]))
