@@ -808,7 +808,7 @@ def _perf_result(model, fit_s, *, extrapolated=False, **extra):
 def test_perf_report_reads_targets_off_the_results(tmp_path):
     import argparse
 
-    from benchmarks.perf import report
+    from benchmarks.perf import figures, report
 
     args = argparse.Namespace(
         headline_n=2000, predict_rows=1000, predict_repeats=1, sizes=[1000, 10_000],
@@ -851,7 +851,7 @@ def test_perf_report_reads_targets_off_the_results(tmp_path):
     )
     assert found[4].startswith("PASS: predict") and "3.00x" in found[4]
     assert "Command: `perf --x`" in text and "| 10,000 | 40 | 0.300 |" in text
-    report.plot(results, args, tmp_path)
+    figures.plot(results, args, tmp_path)
     assert (tmp_path / "fit_time_vs_n.png").stat().st_size > 1000
     record = json.loads(report.to_json(results, args, {}, "perf --x", 1.0, found))
     curve = record["results"]["curves"][1]  # the docs read points, models as keys

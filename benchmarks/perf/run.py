@@ -48,7 +48,7 @@ import time
 from pathlib import Path
 
 from benchmarks import _common
-from benchmarks.perf import children, measure, report
+from benchmarks.perf import children, figures, measure, report
 from moe_tabular.ood._peers import missing_package
 
 DEFAULT_MODELS = ("ours", "histgb", "catboost", "realmlp")
@@ -322,7 +322,7 @@ def main(argv=None, *, prog="python -m benchmarks perf"):
     (args.out / "perf.json").write_text(
         report.to_json(results, args, machine, command, elapsed, found)
     )
-    report.plot(results, args, args.out)
+    figures.plot(results, args, args.out)
     print()
     print(text)
     print(f"wrote {args.out / 'perf.md'}, perf.json, fit_time_vs_n.png, perf.png")
