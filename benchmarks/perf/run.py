@@ -41,7 +41,6 @@ Examples:
   python -m benchmarks perf --threads 2 --repeats 3 --curve-repeats 1
 """
 
-import math
 import sys
 import tempfile
 import time
@@ -52,7 +51,6 @@ from benchmarks.perf import children, figures, measure, report
 from moe_tabular.ood._peers import missing_package
 
 DEFAULT_MODELS = ("ours", "histgb", "catboost", "realmlp")
-NOT_RUN_ABOVE = ("tabm",)  # early-stopped deep peers: no timed slice extrapolates
 
 
 def _sizes(text):
@@ -263,23 +261,19 @@ def _curve_point(tmp, n_train, n_features, args, log):
         "device": args.device,
         "score": True,
     }
-    above = n_train > args.full_up_to
     point = {}
     for name in args.models:
-        spec = dict(common, model=name)
-        if above and name in NOT_RUN_ABOVE:
-            point[name] = {
-                "model": name,
-                "not_run": f"above --full-up-to {args.full_up_to:,}",
-                "fit_est_s": math.nan,
-                "extrapolated": False,
-            }
-            continue
-        if above and name in measure.FIXED_EPOCHS:
-            spec["probe_epochs"] = True
-        if above and name == "ours" and args.time_budget is not None:
-            spec["time_budget"] = args.time_budget
-        point[name] = children.repeat(spec, args.curve_repeats, log, args.threads)
+        todo = children.plan(
+            dict(common, model=name),
+            n_train,
+            full_up_to=args.full_up_to,
+            time_budget=args.time_budget,
+        )
+        point[name] = (
+            todo
+            if todo.get("not_run")
+            else children.repeat(todo, args.curve_repeats, log, args.threads)
+        )
     return point
 
 
