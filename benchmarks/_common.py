@@ -8,6 +8,8 @@ import numpy as np
 from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
+# the UCI files beside the repository (read with --data-dir)
+DEFAULT_DATA_DIR = ROOT.parent / "shared" / "datasets"
 
 
 def split_list(text):

@@ -753,7 +753,8 @@ def test_cli_help(capsys):
     with pytest.raises(SystemExit):
         bench_perf.main(["--help"])
     out = capsys.readouterr().out
-    for option in ("--quick", "--models", "--full-up-to", "--time-budget", "--out"):
+    for option in ("--quick", "--models", "--full-up-to", "--time-budget", "--out",
+                   "--data-dir", "--real-sizes"):  # fmt: skip
         assert option in out
     assert dispatcher.main([]) == 0 and "ood" in capsys.readouterr().out
     assert dispatcher.main(["nope"]) == 2
@@ -775,6 +776,34 @@ def test_perf_child_measures_one_model_in_this_process(tmp_path):
     ours = measure.measure({"model": "ours", "data": path, "seed": 0, "max_epochs": 2})
     assert ours["epochs"] == 2 and ours["torch_threads"] >= 1  # max_epochs capped
     assert ours["fit_s"] > 0 and ours["warmup_s"] >= 0  # torch's warm-up apart
+
+
+def test_perf_real_section_measures_bank_marketing_on_its_domain_split(tmp_path):
+    import argparse
+
+    from benchmarks import _common
+    from benchmarks.perf import measure, real
+
+    assert real.parse_sizes("2000, 1e4,full") == [2000, 10_000, None]
+    assert real.parse_sizes("none") == []
+    with pytest.raises(argparse.ArgumentTypeError, match="'-5'"):
+        real.parse_sizes("1000,-5")
+    args = argparse.Namespace(real_sizes=[300, 300, 10**6], data_dir=None)
+    assert "no data folder" in real.write_tasks(tmp_path, args, print)["skipped"]
+    args.data_dir = _common.DEFAULT_DATA_DIR
+    section = real.write_tasks(tmp_path, args, print)
+    small, full = section["points"]  # 300 twice: one point
+    assert (small["size"], small["n_train"], full["size"]) == ("300", 300, "full")
+    assert full["n_train"] > 20_000 and section["n_ood"] > 10_000
+    assert section["split"].startswith("year") and "job" in section["categorical"]
+    assert 0.5 < small["majority_ood_accuracy"] < 1
+    spec = {"data": small["data"], "seed": 0, "score": True}
+    histgb = measure.measure(dict(spec, model="histgb"))
+    ours = measure.measure(dict(spec, model="ours", max_epochs=2))
+    for result in (histgb, ours):
+        assert (result["n_train"], result["n_features"]) == (300, 15)
+        assert 0.5 < result["accuracy"] <= 1 and "mse" not in result  # binary
+    assert histgb["n_iter"] >= 1 and ours["epochs"] == 2  # HistGB: a pipeline
 
 
 @pytest.mark.parametrize("model", ["catboost", "lightgbm"])
@@ -808,13 +837,27 @@ def _perf_result(model, fit_s, *, extrapolated=False, **extra):
 def test_perf_report_reads_targets_off_the_results(tmp_path):
     import argparse
 
-    from benchmarks.perf import report
+    from benchmarks.perf import figures, report
 
     args = argparse.Namespace(
         headline_n=2000, predict_rows=1000, predict_repeats=1, sizes=[1000, 10_000],
         features=[5, 20], curve_d=20, curve_n=1000, n_test=100, full_up_to=100_000,
         ref_steps=300, curve_repeats=1,
     )  # fmt: skip
+    real = {
+        "dataset": "bank-marketing", "split": "year: 2008 -> 2009, 2010",
+        "seed": 1, "n_features": 15, "categorical": ["job"], "n_id_test": 50,
+        "n_ood": 400, "ood_positive_rate": 0.2,
+        "points": [{
+            "size": "full", "n_train": 22_183, "majority_ood_accuracy": 0.8,
+            "models": {
+                "ours": _perf_result("ours", 6.0, fit_est_s_runs=[6.0, 3.0]),
+                "histgb": _perf_result("histgb", 2.0, fit_est_s_runs=[2.0, 2.0]),
+                "tabm": {"model": "tabm", "not_run": "above --full-up-to 1",
+                         "fit_est_s": float("nan"), "extrapolated": False},
+            },
+        }],
+    }  # fmt: skip
 
     def point(ours, histgb, realmlp):
         return {
@@ -832,6 +875,7 @@ def test_perf_report_reads_targets_off_the_results(tmp_path):
             "ours": _perf_result("ours", 1.0, predict_rows_per_s=3000.0),
             "histgb": _perf_result("histgb", 1.0),
         },
+        "real": real,
         "curves": {
             (1000, 20): point(5.0, 1.0, 50.0),
             (10_000, 20): point(40.0, 2.0, 100.0),
@@ -851,7 +895,14 @@ def test_perf_report_reads_targets_off_the_results(tmp_path):
     )
     assert found[4].startswith("PASS: predict") and "3.00x" in found[4]
     assert "Command: `perf --x`" in text and "| 10,000 | 40 | 0.300 |" in text
-    report.plot(results, args, tmp_path)
+    assert "## Real table, binary: bank-marketing (year: 2008" in text
+    # fit / HistGB: the median of the rounds' paired ratios (3x and 1.5x)
+    assert "| 22,183 (all) | MoECBOWClassifier (defaults) | 6 | 2.25x | 0.300 |" in text
+    assert "| TabM-D (pytabkit) | — | — | — | not run: above --full-up-to 1 |" in text
+    assert "| 22,183 (all) | majority class (reference) | — | — | 0.800 |" in text
+    skipped = dict(results, real={"skipped": "no data folder"})
+    assert "Skipped: no data folder." in report.markdown(skipped, args, {}, "", 1.0)[0]
+    figures.plot(results, args, tmp_path)
     assert (tmp_path / "fit_time_vs_n.png").stat().st_size > 1000
     record = json.loads(report.to_json(results, args, {}, "perf --x", 1.0, found))
     curve = record["results"]["curves"][1]  # the docs read points, models as keys

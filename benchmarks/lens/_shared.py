@@ -6,7 +6,6 @@ import pandas as pd
 
 from benchmarks._common import ROOT
 
-DEFAULT_DATA_DIR = ROOT.parent / "shared" / "datasets"
 SUMMARY_KEYS = (
     "d_embedding",
     "n_heads",

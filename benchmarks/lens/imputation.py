@@ -53,7 +53,7 @@ from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 
 from benchmarks import _common
 from benchmarks.lens import _shared
-from benchmarks.lens._shared import DEFAULT_DATA_DIR, lens_safe
+from benchmarks.lens._shared import lens_safe
 from moe_tabular import MoECBOWClassifier, MoECBOWImputer
 from moe_tabular.datasets import load_adult, load_bank_marketing, load_heart_disease
 
@@ -243,7 +243,7 @@ def _parser(prog):
     add(
         "--data-dir",
         type=Path,
-        default=DEFAULT_DATA_DIR,
+        default=_common.DEFAULT_DATA_DIR,
         help="folder of the UCI files (default ../shared/datasets)",
     )
     add(

@@ -59,7 +59,7 @@ from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, OrdinalEncode
 
 from benchmarks import _common
 from benchmarks.lens import _shared
-from benchmarks.lens._shared import DEFAULT_DATA_DIR, lens_safe
+from benchmarks.lens._shared import lens_safe
 from moe_tabular import MoECBOWClassifier, MoECBOWImputer, MoECBOWRegressor
 from moe_tabular.datasets import load_auto_mpg
 from moe_tabular.ood import PAPER_SEEDS, make_correlation_shift, make_task
@@ -239,7 +239,7 @@ def _parser(prog):
     add(
         "--data-dir",
         type=Path,
-        default=DEFAULT_DATA_DIR,
+        default=_common.DEFAULT_DATA_DIR,
         help="folder of the UCI files (default ../shared/datasets)",
     )
     add("--note", default="", help="a sentence for the results header (load, machine)")

@@ -60,7 +60,7 @@ from moe_tabular.ood import (
     run_suite,
 )
 
-DEFAULT_DATA_DIR = _common.ROOT.parent / "shared" / "datasets"
+DEFAULT_DATA_DIR = _common.DEFAULT_DATA_DIR
 RESULTS = _common.ROOT / "benchmarks" / "results"  # committed runs
 SCRATCH = _common.ROOT / "benchmarks" / "out"  # quick runs; ignored by git
 # committed runs of the defaults over many seeds: how far one seed moves accuracy

@@ -7,6 +7,7 @@ and keeps median times and the largest peak RSS of the repeats.
 
 import importlib.util
 import json
+import math
 import os
 import platform
 import subprocess
@@ -17,7 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import _common
-from benchmarks.perf.measure import N_BINS, RESULT_TAG, SEED, SIM
+from benchmarks.perf.measure import FIXED_EPOCHS, N_BINS, RESULT_TAG, SEED, SIM
+
+NOT_RUN_ABOVE = ("tabm",)  # early-stopped deep peers: no timed slice extrapolates
 
 
 def write_data(directory, name, *, n_train, n_test, n_features, seed=SEED):
@@ -40,6 +43,32 @@ def write_data(directory, name, *, n_train, n_test, n_features, seed=SEED):
         **{key: getattr(data, key).to_numpy().astype(np.int8) for key in data._fields},
     )
     return str(path)
+
+
+def plan(spec, n_train, *, full_up_to, time_budget=None):
+    """What to run for ``spec`` at ``n_train`` rows: a spec, or a not-run result.
+
+    Up to ``full_up_to`` rows every model runs its full default fit. Above it,
+    the deep peers of fixed epochs are fit for 1 and 2 epochs and extrapolated
+    (``probe_epochs``), ``ours`` fits for ``time_budget`` seconds of epochs
+    when one is given, and the early-stopped deep peers are not run: the
+    result says so (``not_run``).
+    """
+    name = spec["model"]
+    if n_train <= full_up_to:
+        return spec
+    if name in NOT_RUN_ABOVE:
+        return {
+            "model": name,
+            "not_run": f"above --full-up-to {full_up_to:,}",
+            "fit_est_s": math.nan,
+            "extrapolated": False,
+        }
+    if name in FIXED_EPOCHS:
+        spec = dict(spec, probe_epochs=True)
+    if name == "ours" and time_budget is not None:
+        spec = dict(spec, time_budget=time_budget)
+    return spec
 
 
 def run_child(spec, log):

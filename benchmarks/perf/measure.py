@@ -1,10 +1,13 @@
 """The measuring child of ``python -m benchmarks perf``: one configuration a process.
 
-The parent (``benchmarks/perf/children.py``) writes the data to a ``.npz`` file
-and starts ``python -m benchmarks.perf.measure '<spec as JSON>'`` in the
-repository root; this child loads the data, fits one model (the peers as
-``moe_tabular.ood._peers.make_peer`` builds them), optionally predicts and
-scores, and prints one tagged JSON line: fit and predict times, CPU times, its
+The parent (``benchmarks/perf/children.py``) writes the data to a file (the
+simulation's bins as ``.npz``, a real table's task as a ``.pkl`` pickle of
+:class:`moe_tabular.ood.Task`) and starts ``python -m benchmarks.perf.measure
+'<spec as JSON>'`` in the repository root; this child loads the data, fits one
+model (the peers as ``moe_tabular.ood._peers.make_peer`` builds them; on a real
+table, HistGB as the OOD harness builds it and every peer reading the
+categorical columns natively), optionally predicts and scores (a real table: on
+its OOD rows), and prints one tagged JSON line: fit and predict times, CPU times, its
 own peak RSS (Linux ``VmHWM``: interpreter, imports and data included) and the
 OOD accuracy. Every child imports torch (with ``moe_tabular``), as the children of
 the committed results did, so the peak RSS of every model counts it alike. The
@@ -78,8 +81,18 @@ def _cpu_s():
 
 
 def _load(path):
+    """The train and test frames of a data file; a real table's ``task`` too."""
     import pandas as pd
 
+    if str(path).endswith(".pkl"):
+        task = pd.read_pickle(path)
+        return {
+            "X_train": task.X_train.reset_index(drop=True),
+            "y_train": task.y_train.to_numpy(),
+            "X_test": task.X_ood.reset_index(drop=True),
+            "y_test": task.y_ood.to_numpy(),
+            "task": task,
+        }
     data = np.load(path)
     n_features = data["X_train"].shape[1]
     columns = [f"x{j}" for j in range(n_features)]
@@ -187,31 +200,59 @@ def _fit_paper(spec, X, y):
     return model, info
 
 
+def _final(model):
+    """The estimator at the end of a pipeline, or the model itself."""
+    return model[-1] if hasattr(model, "steps") else model
+
+
+def _categorical(spec):
+    """The categorical columns of a real table's task; None on the simulation."""
+    task = spec.get("task")
+    if task is None:
+        return None
+    return [c for c in task.X_train.columns if c in task.categorical]
+
+
 def _fit_histgb(spec, X, y):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    model = HistGradientBoostingClassifier(random_state=spec["seed"])
+    from moe_tabular.ood import make_model
+
+    task = spec.get("task")
+    if task is None:
+        model = HistGradientBoostingClassifier(random_state=spec["seed"])
+    else:  # as the OOD harness builds it: native categorical columns
+        model = make_model("hgb", task, seed=spec["seed"])
     fit_s, fit_cpu_s = _timed_fit(model, X, y)
+    booster = _final(model)
     return model, {
         "fit_s": fit_s,
         "fit_cpu_s": fit_cpu_s,
         "fit_est_s": fit_s,
-        "n_iter": int(model.n_iter_),
-        "early_stopping": bool(model.do_early_stopping_),
+        "n_iter": int(booster.n_iter_),
+        "early_stopping": bool(booster.do_early_stopping_),
         "extrapolated": False,
     }
 
 
 def _peer(spec, **params):
-    """The peer of ``spec`` as the registry builds it, on the frame as it is."""
+    """The peer of ``spec`` as the registry builds it: on the simulation, on the
+    frame as it is; on a real table, reading its categorical columns."""
     threads = spec.get("threads") or None  # None: the package's default
-    return make_peer(spec["model"], seed=spec["seed"], n_threads=threads, **params)
+    return make_peer(
+        spec["model"],
+        seed=spec["seed"],
+        categorical=_categorical(spec),
+        n_threads=threads,
+        **params,
+    )
 
 
 def _fit_boosting(spec, X, y):
     model = _peer(spec)
     fit_s, fit_cpu_s = _timed_fit(model, X, y)
-    n_iter = model.tree_count_ if spec["model"] == "catboost" else model.n_iter_
+    booster = _final(model)
+    n_iter = booster.tree_count_ if spec["model"] == "catboost" else booster.n_iter_
     return model, {
         "fit_s": fit_s,
         "fit_cpu_s": fit_cpu_s,
@@ -289,6 +330,11 @@ def measure(spec):
         torch.optim.Adam([torch.zeros(1, requires_grad=True)])
         warmup_s = time.perf_counter() - start
     frames = _load(spec["data"])
+    task = frames.get("task")
+    if task is not None:  # a real table: fits read its columns' kinds from it
+        if spec["model"] == "paper":
+            raise ValueError("the paper procedure runs on the simulation's bins only")
+        spec = dict(spec, task=task)
     X_train, y_train = frames["X_train"], frames["y_train"]
     X_test, y_test = frames["X_test"], frames["y_test"]
     gc.collect()
@@ -317,9 +363,11 @@ def measure(spec):
         result["predict_rows_per_s"] = len(y_test) / result["predict_s"]
     if spec.get("score"):
         X_pred = X_test.to_numpy() if spec["model"] == "paper" else X_test
-        pred = _predict(model, X_pred).astype(np.int64)
+        pred = _predict(model, X_pred)
         result["accuracy"] = float(np.mean(pred == y_test))
-        result["mse"] = float(np.mean((pred - y_test) ** 2))
+        if task is None:  # the simulation's target is a bin index
+            pred = pred.astype(np.int64)
+            result["mse"] = float(np.mean((pred - y_test) ** 2))
     result["peak_rss_mb"] = _peak_rss_mb()
     return result
 

@@ -24,7 +24,13 @@ timed apart from the fits. Sections:
 1. headline: the simulation at N=2000, D=5, every model in turn, ``--repeats``
    rounds (median of the rounds' paired ratios);
 2. predict: 200,000 rows x 10 columns, models fit on 2,000 rows;
-3. curves over N (1k -> 1M at D=20) and over D (at N=10,000): full default
+3. real table: binary UCI bank-marketing (from ``--data-dir``; skipped, with a
+   note, when there is none), split by year as the OOD harness splits it, at
+   ``--real-sizes`` training rows (2,000, 10,000 and all 22,183): fit time,
+   fit / HistGB and OOD accuracy of every model, in turn, ``--repeats`` rounds
+   (``benchmarks/perf/real.py``). The simulation's 10 classes make HistGB grow
+   ten trees a round; here it grows one;
+4. curves over N (1k -> 1M at D=20) and over D (at N=10,000): full default
    fits of every model up to ``--full-up-to`` rows (100,000), with accuracy
    beside time. Above it the trees and ``ours`` still run full fits (unless
    ``--time-budget`` asks to extrapolate ``ours``), RealMLP-TD is timed over
@@ -41,18 +47,16 @@ Examples:
   python -m benchmarks perf --threads 2 --repeats 3 --curve-repeats 1
 """
 
-import math
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks import _common
-from benchmarks.perf import children, measure, report
+from benchmarks.perf import children, figures, measure, real, report
 from moe_tabular.ood._peers import missing_package
 
 DEFAULT_MODELS = ("ours", "histgb", "catboost", "realmlp")
-NOT_RUN_ABOVE = ("tabm",)  # early-stopped deep peers: no timed slice extrapolates
 
 
 def _sizes(text):
@@ -171,6 +175,22 @@ def _parser(prog):
         "the libraries' defaults)",
     )
     add(
+        "--data-dir",
+        type=Path,
+        default=_common.DEFAULT_DATA_DIR if _common.DEFAULT_DATA_DIR.is_dir() else None,
+        help="folder of the UCI files, for the real-table section (default: "
+        "../shared/datasets beside the repository when it exists; else the "
+        "section is skipped)",
+    )
+    add(
+        "--real-sizes",
+        type=real.parse_sizes,
+        default=None,
+        help="training rows of the real-table section (bank-marketing), "
+        "comma-separated; full: every training row; none: no section (default "
+        "2000,10000,full; --quick 1000)",
+    )
+    add(
         "--device",
         default="cpu",
         help="device of ours (MoECBOWClassifier's device parameter, e.g. cuda; "
@@ -192,6 +212,8 @@ def _resolve(args):
     args.headline_paper_epochs = args.headline_paper_epochs or (5 if quick else 200)
     args.predict_repeats = max(1, args.predict_repeats or (1 if quick else 3))
     args.headline_n = 2000
+    if args.real_sizes is None:
+        args.real_sizes = [1000] if quick else [2000, 10_000, None]
     wanted = list(args.models or DEFAULT_MODELS)
     if "ours" not in wanted:
         wanted.insert(0, "ours")
@@ -263,23 +285,19 @@ def _curve_point(tmp, n_train, n_features, args, log):
         "device": args.device,
         "score": True,
     }
-    above = n_train > args.full_up_to
     point = {}
     for name in args.models:
-        spec = dict(common, model=name)
-        if above and name in NOT_RUN_ABOVE:
-            point[name] = {
-                "model": name,
-                "not_run": f"above --full-up-to {args.full_up_to:,}",
-                "fit_est_s": math.nan,
-                "extrapolated": False,
-            }
-            continue
-        if above and name in measure.FIXED_EPOCHS:
-            spec["probe_epochs"] = True
-        if above and name == "ours" and args.time_budget is not None:
-            spec["time_budget"] = args.time_budget
-        point[name] = children.repeat(spec, args.curve_repeats, log, args.threads)
+        todo = children.plan(
+            dict(common, model=name),
+            n_train,
+            full_up_to=args.full_up_to,
+            time_budget=args.time_budget,
+        )
+        point[name] = (
+            todo
+            if todo.get("not_run")
+            else children.repeat(todo, args.curve_repeats, log, args.threads)
+        )
     return point
 
 
@@ -303,10 +321,12 @@ def main(argv=None, *, prog="python -m benchmarks perf"):
     for name, package in absent.items():
         log(f"skipped {name}: {package} is not installed (pip install {package})")
     start = time.perf_counter()
-    results = {"headline": {}, "predict": {}, "curves": {}}
+    results = {"headline": {}, "predict": {}, "real": {}, "curves": {}}
     with tempfile.TemporaryDirectory(prefix="bench_perf_") as tmp:
+        real_section = real.write_tasks(tmp, args, log)  # a missing file stops here
         results["headline"] = _headline(tmp, args, log)
         results["predict"] = _predict(tmp, args, log)
+        results["real"] = real.run_section(real_section, args, log)
         points = [(n, args.curve_d) for n in args.sizes]
         points += [(args.curve_n, d) for d in args.features]
         for n_train, n_features in dict.fromkeys(points):
@@ -322,7 +342,7 @@ def main(argv=None, *, prog="python -m benchmarks perf"):
     (args.out / "perf.json").write_text(
         report.to_json(results, args, machine, command, elapsed, found)
     )
-    report.plot(results, args, args.out)
+    figures.plot(results, args, args.out)
     print()
     print(text)
     print(f"wrote {args.out / 'perf.md'}, perf.json, fit_time_vs_n.png, perf.png")
