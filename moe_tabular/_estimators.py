@@ -154,23 +154,10 @@ class _BaseMoECBOW(MoELensMixin, ModelStateMixin, MoECBOWParameters, BaseEstimat
     def _new_trainer(self, target_weight):
         """A :class:`~moe_tabular._training.Trainer` of these hyperparameters."""
         return Trainer(
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
+            **{name: getattr(self, name) for name in Trainer.HYPERPARAMETERS},
             learning_rate_floor=self._auto_learning_rate_floor,
-            learning_rate_schedule=self.learning_rate_schedule,
             target_weight=target_weight,
-            label_smoothing=self.label_smoothing,
-            weight_decay=self.weight_decay,
-            early_stopping=self.early_stopping,
-            validation_fraction=self.validation_fraction,
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            scoring=self.scoring,
-            max_time=self.max_time,
             device=resolve_device(self.device),
-            verbose=self.verbose,
-            random_state=self.random_state,
             owner=type(self).__name__,
         )
 
@@ -243,24 +230,11 @@ class _BaseMoECBOW(MoELensMixin, ModelStateMixin, MoECBOWParameters, BaseEstimat
             )
         return sample_weight
 
-    # fitted state: what _clear_state removes before a new fit is committed
-    _FITTED = (
-        "n_features_in_",
-        "feature_names_in_",
-        "tokenizer_",
-        "_target",
-        "module_",
-        "history_",
-        "n_iter_",
-        "batch_size_",
-        "learning_rate_",
-        "target_weight_",
-        "_trainer",
-    )
-
     def _clear_state(self):
-        """Forget every fitted attribute (as HistGradientBoosting's)."""
-        for name in self._FITTED:
+        """Forget every fitted attribute, as HistGradientBoosting's does: the
+        public ones (names ending in ``_``), the target and the trainer."""
+        fitted = [name for name in vars(self) if name.endswith("_")]
+        for name in [*fitted, "_target", "_trainer"]:
             self.__dict__.pop(name, None)
 
     def _commit(self, fitted, *, module, history, trainer):

@@ -150,11 +150,30 @@ class Trainer:
 
     Attributes
     ----------
+    HYPERPARAMETERS : tuple of str
+        The estimators' hyperparameters the trainer takes as they are.
     seed : int
     generator : torch.Generator
     budget : Budget
         Set by :meth:`fit` and by the first :meth:`continue_training`.
     """
+
+    HYPERPARAMETERS = (
+        "max_epochs",
+        "batch_size",
+        "learning_rate",
+        "learning_rate_schedule",
+        "label_smoothing",
+        "weight_decay",
+        "early_stopping",
+        "validation_fraction",
+        "n_iter_no_change",
+        "tol",
+        "scoring",
+        "max_time",
+        "verbose",
+        "random_state",
+    )
 
     def __init__(
         self,

@@ -41,6 +41,8 @@ def _expected_failed_checks(estimator):
         # the defaults too (only the seed fixed): the model users get
         MoECBOWClassifier(random_state=0),
         MoECBOWRegressor(random_state=0),
+        # an ensemble of members trained side by side
+        MoECBOWClassifier(**FAST, n_ensemble=2),
     ],
     expected_failed_checks=_expected_failed_checks,
 )
