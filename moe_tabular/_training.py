@@ -33,6 +33,9 @@ AUTO_EPOCHS = 200
 # ones under learning_rate="auto"
 AUTO_STEPS = 800
 SHORT_RUN_MAX_RATE = 2e-2  # "auto" rate of short runs: at most this
+# ... and only from this many steps: a handful of steps at a large rate lands
+# anywhere (2 epochs of Auto MPG, 8 steps at 2e-2, predicted a rare class)
+SHORT_RUN_MIN_STEPS = 50
 # what early stopping watches on the validation rows, by ``scoring``
 MONITORS = {"loss": "valid_target_loss", "accuracy": "valid_target_error"}
 
@@ -58,9 +61,10 @@ def resolve_budget(
     """:class:`Budget` of ``n_train_rows`` training rows, "auto" rules applied.
 
     The "auto" learning rate grows linearly with the batch; with
-    ``short_runs``, a fit of fewer than ``AUTO_STEPS`` optimizer steps takes
-    proportionally larger ones (the same rate x steps), up to
-    ``SHORT_RUN_MAX_RATE``, so that a short run still learns.
+    ``short_runs``, a fit of fewer than ``AUTO_STEPS`` (but at least
+    ``SHORT_RUN_MIN_STEPS``) optimizer steps takes proportionally larger ones
+    (the same rate x steps), up to ``SHORT_RUN_MAX_RATE``, so that a short run
+    still learns.
 
     Examples
     --------
@@ -82,8 +86,9 @@ def resolve_budget(
         learning_rate = LEARNING_RATE_PER_ROW * min(batch_size, n_train_rows)
         # a run shorter than AUTO_STEPS steps takes proportionally larger
         # ones (never above SHORT_RUN_MAX_RATE): the same distance in fewer
-        shorter = AUTO_STEPS / (max_epochs * steps_per_epoch)
-        if short_runs and shorter > 1:
+        n_steps = max_epochs * steps_per_epoch
+        shorter = AUTO_STEPS / n_steps
+        if short_runs and shorter > 1 and n_steps >= SHORT_RUN_MIN_STEPS:
             boosted = min(learning_rate * shorter, SHORT_RUN_MAX_RATE)
             learning_rate = max(learning_rate, boosted)
         learning_rate = max(learning_rate, learning_rate_floor)

@@ -49,7 +49,8 @@ def test_short_runs_take_larger_steps_up_to_a_cap():
     full = budget(200)  # 4 steps an epoch, 800 steps
     short = budget(200, max_epochs=15)  # 60 steps
     assert short.learning_rate == pytest.approx(full.learning_rate * AUTO_STEPS / 60)
-    assert budget(200, max_epochs=1).learning_rate == SHORT_RUN_MAX_RATE
+    assert budget(400, max_epochs=13).learning_rate == SHORT_RUN_MAX_RATE  # 52 steps
+    assert budget(200, max_epochs=12).learning_rate == full.learning_rate  # 48
     assert budget(200, max_epochs=15, learning_rate=1e-4).learning_rate == 1e-4
     kept = resolve_budget(
         batch_size="auto",
