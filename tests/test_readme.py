@@ -247,3 +247,17 @@ def test_the_100k_fit_is_the_committed_run():
         f"{before:.3f} before and HistGB's {runs.loc['histgb', 'ood_accuracy']:.3f}, "
         f"in {runs.loc['default', 'fit_s']:.0f} s"
     ) in _prose()
+
+
+def test_the_binary_table_ratios_are_the_committed_run():
+    perf = json.loads((RESULTS / "perf-binary-small" / "perf.json").read_text())
+    points = perf["results"]["real"]["points"]
+    ratios = {
+        p["n_train"]: p["models"]["ours"]["fit_est_s"]
+        / p["models"]["histgb"]["fit_est_s"]
+        for p in points
+    }
+    assert (
+        f"costs {ratios[2000]:.0f}x HistGB's at 2,000 training rows and "
+        f"{ratios[10000]:.0f}x at 10,000"
+    ) in _prose()
