@@ -350,9 +350,9 @@ PARAMETERS = """\
         Adam's learning rate (the peak rate under "onecycle"). "auto": scaled
         linearly with the batch, 1e-2 per 500 rows (1e-2 on 2,000 rows, 1.2e-3
         on Auto MPG's 245), as measured best in ``benchmarks/results``. A small
-        table thus takes small steps; a fit of 50 to 800 optimizer steps (a
-        short ``max_epochs``) takes proportionally larger ones, at most 2e-2,
-        so that the rate times the steps stays that of a full run. For
+        table thus takes small steps; a fit that an integer ``max_epochs``
+        cuts to 50 to 800 optimizer steps takes proportionally larger ones, at
+        most 2e-2, so that the rate times the steps stays that of a full run. For
         :class:`MoECBOWRegressor` "auto" is never below 2e-3 (it binds under
         400 training rows): at the linear rule's smaller rate small regression
         tables underfit (``benchmarks/results/regression-small-tables``).

@@ -27,10 +27,11 @@ LEARNING_RATE_PER_ROW = 1e-2 / 500
 # epochs of 4 batches give every table up to 2,048 rows, where the defaults
 # were tuned) stopped larger tables learning early: on the D=20 simulation at
 # 10,000 rows it scored 0.274 OOD against 0.368 for 200 epochs (3 seeds,
-# benchmarks/results/budget-10k-d20). Early stopping ends big fits sooner.
+# benchmarks/results/budget-10k-d20). max_time (or early stopping) bounds a
+# big fit.
 AUTO_EPOCHS = 200
-# the steps of a default fit of a small table: a run with fewer takes larger
-# ones under learning_rate="auto"
+# the steps of a default fit of a small table: a run shortened by an integer
+# max_epochs to fewer takes larger ones under learning_rate="auto"
 AUTO_STEPS = 800
 SHORT_RUN_MAX_RATE = 2e-2  # "auto" rate of short runs: at most this
 # ... and only from this many steps: a handful of steps at a large rate lands
@@ -61,10 +62,11 @@ def resolve_budget(
     """:class:`Budget` of ``n_train_rows`` training rows, "auto" rules applied.
 
     The "auto" learning rate grows linearly with the batch; with
-    ``short_runs``, a fit of fewer than ``AUTO_STEPS`` (but at least
-    ``SHORT_RUN_MIN_STEPS``) optimizer steps takes proportionally larger ones
-    (the same rate x steps), up to ``SHORT_RUN_MAX_RATE``, so that a short run
-    still learns.
+    ``short_runs``, a fit that an integer ``max_epochs`` cuts to fewer than
+    ``AUTO_STEPS`` (but at least ``SHORT_RUN_MIN_STEPS``) optimizer steps
+    takes proportionally larger ones (the same rate x steps), up to
+    ``SHORT_RUN_MAX_RATE``, so that a short run still learns. Under
+    ``max_epochs="auto"`` the rate is the linear one at every size.
 
     Examples
     --------
@@ -80,6 +82,7 @@ def resolve_budget(
     if batch_size == "auto":
         batch_size = min(512, max(32, -(-n_train_rows // 4)))
     steps_per_epoch = -(-n_train_rows // batch_size)
+    shortened = short_runs and max_epochs != "auto"
     if max_epochs == "auto":
         max_epochs = AUTO_EPOCHS
     if learning_rate == "auto":
@@ -88,7 +91,7 @@ def resolve_budget(
         # ones (never above SHORT_RUN_MAX_RATE): the same distance in fewer
         n_steps = max_epochs * steps_per_epoch
         shorter = AUTO_STEPS / n_steps
-        if short_runs and shorter > 1 and n_steps >= SHORT_RUN_MIN_STEPS:
+        if shortened and shorter > 1 and n_steps >= SHORT_RUN_MIN_STEPS:
             boosted = min(learning_rate * shorter, SHORT_RUN_MAX_RATE)
             learning_rate = max(learning_rate, boosted)
         learning_rate = max(learning_rate, learning_rate_floor)

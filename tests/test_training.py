@@ -62,6 +62,11 @@ def test_short_runs_take_larger_steps_up_to_a_cap():
     assert kept.learning_rate == pytest.approx(full.learning_rate)
 
 
+def test_auto_epochs_keep_the_linear_rate_on_tiny_tables():
+    tiny = budget(60)  # 2 steps an epoch: 400 steps, no larger ones
+    assert tiny.learning_rate == pytest.approx(1e-2 / 500 * 32)
+
+
 def test_the_floor_applies_to_auto_rates_only():
     assert budget(100, learning_rate_floor=2e-3).learning_rate == 2e-3
     assert (
