@@ -414,28 +414,6 @@ class AttentionBlock(nn.Module):
         return self.norm2(x + self.dropout(self.ffn(x))), gates
 
 
-class MemberOutput(nn.Module):
-    """The output layer of ``n_members`` ensemble members: one per member.
-
-    ``weight`` (n_members, n_tokens, d) and ``bias`` (n_members, n_tokens);
-    member ``m`` reads features ``[m * d, (m + 1) * d)`` of its input.
-    """
-
-    def __init__(self, d: int, n_tokens: int, *, n_members: int) -> None:
-        super().__init__()
-        self.n_members = n_members
-        self.out_features = n_tokens
-        self.weight = nn.Parameter(torch.empty(n_members, n_tokens, d))
-        self.bias = nn.Parameter(torch.empty(n_members, n_tokens))
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        """(..., n_members * d) -> (n_members, ..., n_tokens)."""
-        members = hidden.unflatten(-1, (self.n_members, -1)).movedim(-2, 0)
-        flat = members.flatten(1, -2)  # (M, rows, d)
-        logits = torch.baddbmm(self.bias[:, None], flat, self.weight.transpose(1, 2))
-        return logits.view(*members.shape[:-1], -1)
-
-
 class MaskedColumnAttention(nn.Module):
     """Bidirectional attention over the columns of a tokenized table.
 
@@ -563,11 +541,7 @@ class MaskedColumnAttention(nn.Module):
             self.final_norm = (
                 _layer_norm(d_embedding, n_members) if norm_first else None
             )
-            self.output = (
-                nn.Linear(d_embedding, n_tokens)
-                if n_members == 1
-                else MemberOutput(d_embedding, n_tokens, n_members=n_members)
-            )
+            self.output = _linear(d_embedding, n_tokens, n_members)
         self.reset_parameters(generator)
 
     def tokens(self, codes):
@@ -592,7 +566,7 @@ class MaskedColumnAttention(nn.Module):
         for member in self.column_embedding.chunk(self.n_members, dim=1):
             nn.init.xavier_uniform_(member, generator=generator)
         for module in self.modules():
-            if isinstance(module, MemberLinear | MemberOutput):
+            if isinstance(module, MemberLinear):
                 # glorot of each member's own (out, in) matrix
                 fan_out, fan_in = module.weight.shape[-2:]
                 bound = math.sqrt(6 / (fan_in + fan_out))
@@ -611,6 +585,7 @@ class MaskedColumnAttention(nn.Module):
         mask = self.output_mask if columns is None else self.output_mask[columns]
         if self.n_members > 1:
             # the ensemble: log of the members' mean probability
+            logits = logits.unflatten(-1, (self.n_members, -1)).movedim(-2, 0)
             log_p = torch.log_softmax(logits.masked_fill(~mask, float("-inf")), -1)
             logits = torch.logsumexp(log_p, 0) - math.log(self.n_members)
         return logits.masked_fill(~mask, float("-inf"))

@@ -139,22 +139,17 @@ class Trainer:
 
     Parameters
     ----------
-    max_epochs, batch_size, learning_rate : int, float or "auto"
-        As the estimators take them; resolved by :func:`resolve_budget`.
     learning_rate_floor : float
         Smallest "auto" learning rate.
-    learning_rate_schedule : {"constant", "onecycle", "plateau"}
-    target_weight, label_smoothing, weight_decay : float
-    early_stopping : bool or "auto"
-    validation_fraction, n_iter_no_change, tol, scoring
-        Early stopping's settings.
-    max_time : float or None
-        Seconds after which :meth:`fit` ends at the epoch's end.
+    target_weight : float
+        The target column's loss weight, "auto" resolved.
     device : torch.device
-    verbose : int
-    random_state : int, RandomState instance or None
     owner : str
         The estimator's class name, for messages.
+    **hyperparameters
+        The estimator's hyperparameters named in :attr:`HYPERPARAMETERS`, as
+        the estimator holds them ("auto" values are resolved here, e.g. by
+        :func:`resolve_budget`); each becomes an attribute.
 
     Attributes
     ----------
@@ -184,45 +179,20 @@ class Trainer:
     )
 
     def __init__(
-        self,
-        *,
-        max_epochs,
-        batch_size,
-        learning_rate,
-        learning_rate_floor,
-        learning_rate_schedule,
-        target_weight,
-        label_smoothing,
-        weight_decay,
-        early_stopping,
-        validation_fraction,
-        n_iter_no_change,
-        tol,
-        scoring,
-        max_time,
-        device,
-        verbose,
-        random_state,
-        owner,
+        self, *, learning_rate_floor, target_weight, device, owner, **hyperparameters
     ):
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
+        if set(hyperparameters) != set(self.HYPERPARAMETERS):
+            raise TypeError(
+                f"Trainer takes {self.HYPERPARAMETERS}; got {sorted(hyperparameters)}."
+            )
+        self.__dict__.update(hyperparameters)
         self.learning_rate_floor = learning_rate_floor
-        self.learning_rate_schedule = learning_rate_schedule
         self.target_weight = target_weight
-        self.label_smoothing = label_smoothing
-        self.weight_decay = weight_decay
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.scoring = scoring
-        self.max_time = max_time
         self.device = device
-        self.verbose = verbose
         self.owner = owner
-        self.seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        self.seed = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max
+        )
         self.generator = torch.Generator().manual_seed(self.seed)
         self.budget = None
         self._net = None

@@ -235,7 +235,7 @@ def one_member(ensemble, m, **params):
     state = dict(ensemble.state_dict())
     for name, part in ensemble.named_modules():
         prefix = f"{name}." if name else ""
-        if isinstance(part, _module.MemberLinear | _module.MemberOutput):
+        if isinstance(part, _module.MemberLinear):
             for key in ("weight", "bias"):
                 state[prefix + key] = getattr(part, key)[m]
         elif isinstance(part, _module.MemberLayerNorm):
