@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
+from ._columns import check_table
 from ._inference import column_log_proba, float64_copy, resolve_device
 from ._lens import MoELensMixin
 from ._module import MaskedColumnAttention
@@ -36,7 +37,7 @@ from ._parameters import (
 )
 from ._state import ModelStateMixin
 from ._targets import BinnedTarget, ClassTarget
-from ._tokenizer import ColumnTokenizer, check_table
+from ._tokenizer import ColumnTokenizer
 from ._training import Trainer
 
 _PREDICT_ROWS = 2**16  # rows encoded at a time by predict

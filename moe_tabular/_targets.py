@@ -27,7 +27,8 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._tokenizer import ColumnTokenizer, format_category
+from ._columns import format_category
+from ._tokenizer import ColumnTokenizer
 from ._validation import caller_stacklevel
 from ._vocabulary import MASK
 

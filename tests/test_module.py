@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from moe_tabular import _module
-from moe_tabular._module import Dropout, MaskedColumnAttention
+from moe_tabular import _attention, _layers
+from moe_tabular._layers import Dropout
+from moe_tabular._module import MaskedColumnAttention
 from moe_tabular._vocabulary import MASK
 
 LAYOUT = {"n_categories": [4, 7, 5, 6], "shared": [False] * 4}
@@ -18,7 +19,7 @@ SHARED_LAYOUT = {"n_categories": [9, 9, 5, 9], "shared": [True] * 4}
 def scores_layout(request, monkeypatch):
     """Each layout of the leave-one-out scores, whatever the number of columns."""
     first = 0 if request.param == "head-first" else 10**9
-    monkeypatch.setattr(_module, "_HEAD_FIRST_COLUMNS", first)
+    monkeypatch.setattr(_attention, "_HEAD_FIRST_COLUMNS", first)
     return request.param
 
 
@@ -235,10 +236,10 @@ def one_member(ensemble, m, **params):
     state = dict(ensemble.state_dict())
     for name, part in ensemble.named_modules():
         prefix = f"{name}." if name else ""
-        if isinstance(part, _module.MemberLinear):
+        if isinstance(part, _layers.MemberLinear):
             for key in ("weight", "bias"):
                 state[prefix + key] = getattr(part, key)[m]
-        elif isinstance(part, _module.MemberLayerNorm):
+        elif isinstance(part, _layers.MemberLayerNorm):
             for key in ("weight", "bias"):
                 state[prefix + key] = getattr(part, key)[width]
     state["token_embedding.weight"] = ensemble.token_embedding.weight[:, width]

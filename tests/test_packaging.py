@@ -126,13 +126,21 @@ def _package_imports(path):
     return modules, libraries
 
 
-TORCH_FREE = {"_vocabulary", "_validation", "_encoders", "_tokenizer", "_targets"}
+TORCH_FREE = {
+    "_vocabulary",
+    "_validation",
+    "_encoders",
+    "_columns",
+    "_tokenizer",
+    "_targets",
+}
 
 
 def test_internal_imports_run_one_way_and_the_torch_free_modules_stay_so():
     """docs/internals.rst: no import cycle among the private modules; the
     tokenizer's side never imports torch; the torch module imports the
-    vocabulary only; persistence imports no part of the package but the version."""
+    vocabulary and its own parts only (the attention, the layers);
+    persistence imports no part of the package but the version."""
     imports = {
         path.stem: _package_imports(path)
         for path in PACKAGE.glob("_*.py")
@@ -146,5 +154,7 @@ def test_internal_imports_run_one_way_and_the_torch_free_modules_stay_so():
     for name in TORCH_FREE:
         modules, libraries = imports[name]
         assert "torch" not in libraries and modules <= TORCH_FREE, name
-    assert imports["_module"][0] == {"_vocabulary"}
+    assert imports["_module"][0] == {"_vocabulary", "_attention", "_layers"}
+    assert imports["_attention"][0] == {"_layers"}
+    assert imports["_layers"][0] == set()
     assert imports["_persistence"][0] == {"_version"}

@@ -36,7 +36,7 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 from torch.profiler import ProfilerActivity, profile
 
-from moe_tabular import MoECBOWClassifier, _module
+from moe_tabular import MoECBOWClassifier, _attention
 from moe_tabular._engine import masked_column_loss
 from moe_tabular.ood import make_correlation_shift, parse_params
 
@@ -131,7 +131,7 @@ def main(argv=None, *, prog="python -m benchmarks profile"):
         corr=0.9,
         random_state=SEED,
     )
-    with _module.forced_scores_layout(args.layout):
+    with _attention.forced_scores_layout(args.layout):
         _fit(data, 1, params)  # warm-up: the first optimizer imports torch._dynamo
         times, n_steps = [], 0
         for _ in range(args.rounds):
@@ -143,7 +143,7 @@ def main(argv=None, *, prog="python -m benchmarks profile"):
     n_columns = data.X_train.shape[1] + 1
     layout = args.layout
     if layout == "auto":
-        layout = f"{_module.scores_layout(n_columns)} (auto)"
+        layout = f"{_attention.scores_layout(n_columns)} (auto)"
     print(
         f"{prog}: batch {model.batch_size_} rows x {n_columns} columns, "
         f"{layout} layout, "
