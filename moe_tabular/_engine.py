@@ -79,11 +79,15 @@ class TimeLimit(Callback):
 def ema_decay(n_averaged):
     """Decay of the moving average's update after ``n_averaged`` updates.
 
-    ``(1 + n) / (10 + n)``, timm's warm-up without its cap: the average
-    weighs step ``s`` of ``t`` about as ``(s + 10) ** 8``, so it holds about
-    the last ninth (11%) of the steps so far, whatever their number (12 steps
-    of a 100-step fit, 1,100 of a 10,000-step one). It needs no horizon, so a
-    fit that early stopping or ``max_time`` ends keeps a recent average.
+    ``(1 + n) / (10 + n)``, the warm-up of TensorFlow's
+    ``ExponentialMovingAverage(decay, num_updates)`` without its cap: the average
+    weighs step ``s`` of ``t`` about as ``(s + 10) ** 8``, so its mean age is
+    about a tenth of the steps so far and their last 11% carry two thirds of
+    it, whatever their number (the last 11 steps of a 100-step fit, the last
+    1,100 of a 10,000-step one). A fixed decay (0.999, say) would average
+    over more steps than a small table's fit has; this rule needs no
+    horizon, so a fit that early stopping or ``max_time`` ends keeps a recent
+    average.
 
     Examples
     --------

@@ -276,9 +276,10 @@ class Trainer:
 
         No schedule, no early stopping, no ``max_time`` and no weight
         averaging: each call trains on from the module's weights (after a
-        fit with ``weight_averaging``, the averaged ones). The first call makes the net (its budget sized by this batch) and
-        carries ``history`` (a previous fit's, or None) on; later calls keep
-        the optimizer's state. A call that fails leaves ``module`` and the
+        fit with ``weight_averaging``, the averaged ones). The first call
+        makes the net (its budget sized by this batch) and carries
+        ``history`` (a previous fit's, or None) on; later calls keep the
+        optimizer's state. A call that fails leaves ``module`` and the
         optimizer as they were.
 
         Returns
