@@ -22,6 +22,7 @@ from skorch.callbacks import (
 from skorch.dataset import ValidSplit
 from skorch.utils import to_tensor
 from torch.nn import functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import Subset
 
 IGNORE = -100
@@ -33,6 +34,7 @@ WARM_UP = 0.3  # share of the steps over which "onecycle" warms the rate up
 # accuracy: benchmarks/results/budget-10k-d20-plateau)
 PATIENCE_START = 0.7
 PLATEAU_PATIENCE = 3  # epochs without improvement before "plateau" cuts the rate
+SWA_SHARE = 0.25  # weight_averaging="swa" averages this last share of the epochs
 
 
 class WarmEarlyStopping(EarlyStopping):
@@ -72,6 +74,114 @@ class TimeLimit(Callback):
     def on_epoch_end(self, net, **kwargs):
         if time.monotonic() - self.start_ >= self.max_time:
             raise KeyboardInterrupt
+
+
+def ema_decay(n_averaged):
+    """Decay of the moving average's update after ``n_averaged`` updates.
+
+    ``(1 + n) / (10 + n)``, the warm-up of TensorFlow's
+    ``ExponentialMovingAverage(decay, num_updates)`` without its cap: the average
+    weighs step ``s`` of ``t`` about as ``(s + 10) ** 8``, so its mean age is
+    about a tenth of the steps so far and their last 11% carry two thirds of
+    it, whatever their number (the last 11 steps of a 100-step fit, the last
+    1,100 of a 10,000-step one). A fixed decay (0.999, say) would average
+    over more steps than a small table's fit has; this rule needs no
+    horizon, so a fit that early stopping or ``max_time`` ends keeps a recent
+    average.
+
+    Examples
+    --------
+    >>> [round(ema_decay(n), 3) for n in (0, 90, 890, 8990)]
+    [0.1, 0.91, 0.99, 0.999]
+    """
+    return (1 + n_averaged) / (10 + n_averaged)
+
+
+def ema_multi_avg_fn(averaged, current, n_averaged):
+    """:func:`~torch.optim.swa_utils.get_ema_multi_avg_fn`'s update at the
+    decay :func:`ema_decay` gives after ``n_averaged`` updates."""
+    get_ema_multi_avg_fn(ema_decay(int(n_averaged)))(averaged, current, n_averaged)
+
+
+class WeightAveraging(Callback):
+    """Average the weights along training; the model ends with the average.
+
+    ``"ema"``: an exponential moving average updated after every optimizer
+    step (decay :func:`ema_decay`); ``"swa"``: the equal-weight average of the
+    weights at the end of each of the last ``SWA_SHARE`` of ``max_epochs``.
+    Both are a :class:`torch.optim.swa_utils.AveragedModel`.
+
+    At the end of each epoch's training batches, before validation, the
+    module takes the averaged weights (while there are any), so that early
+    stopping scores, and restores, what the model would predict with; the
+    training weights come back at the next epoch's start, so the optimizer's
+    path is that of a fit without averaging. Place it before early stopping
+    and :class:`TimeLimit`: its ``on_epoch_end`` swaps first, and its
+    ``on_train_end`` leaves the last average, which early stopping may then
+    replace by the best epoch's.
+
+    Attributes
+    ----------
+    averaged_ : AveragedModel
+        The running average (its module holds the averaged weights).
+    """
+
+    def __init__(self, kind, *, max_epochs):
+        self.kind = kind
+        self.max_epochs = max_epochs
+
+    def on_train_begin(self, net, **kwargs):
+        ema = self.kind == "ema"
+        self.averaged_ = AveragedModel(
+            net.module_, multi_avg_fn=ema_multi_avg_fn if ema else None
+        )
+        self.first_epoch_ = (
+            1 if ema else self.max_epochs - math.ceil(SWA_SHARE * self.max_epochs) + 1
+        )
+        self.training_weights_ = None  # held while the module has the average
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._restore_training_weights(net)
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and self.kind == "ema":
+            self.averaged_.update_parameters(net.module_)
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training:  # validation: score the average
+            self._end_training_batches(net)
+
+    def on_epoch_end(self, net, **kwargs):
+        self._end_training_batches(net)
+
+    def on_train_end(self, net, **kwargs):
+        if self.training_weights_ is None:  # interrupted within an epoch
+            self._load(net.module_, self.averaged_.module.parameters(), averaged=True)
+        self.training_weights_ = None
+
+    def _end_training_batches(self, net):
+        """Once an epoch: the SWA update, then the average into the module."""
+        if self.training_weights_ is not None:
+            return
+        epoch = len(net.history)
+        if self.kind == "swa" and epoch >= self.first_epoch_:
+            self.averaged_.update_parameters(net.module_)
+        self.training_weights_ = [p.detach().clone() for p in net.module_.parameters()]
+        self._load(net.module_, self.averaged_.module.parameters(), averaged=True)
+
+    def _restore_training_weights(self, net):
+        if self.training_weights_ is not None:
+            self._load(net.module_, self.training_weights_)
+            self.training_weights_ = None
+
+    def _load(self, module, weights, averaged=False):
+        """Copy ``weights`` into ``module``'s parameters, in place (the
+        optimizer holds them); no average yet: nothing to copy."""
+        if averaged and not self.averaged_.n_averaged:
+            return
+        with torch.no_grad():
+            for parameter, weight in zip(module.parameters(), weights, strict=True):
+                parameter.copy_(weight)
 
 
 class BatchIterator:
@@ -263,6 +373,7 @@ def make_net(
     stratify,
     monitor="valid_target_loss",
     max_time=None,
+    weight_averaging=None,
     device,
     random_state,
     generator,
@@ -274,9 +385,12 @@ def make_net(
     ``generator`` (a :class:`torch.Generator`) draws the batch order;
     ``max_time`` (seconds or None) ends training after the epoch that passes it;
     ``monitor`` is what early stopping (and "plateau") watch on the validation
-    rows: ``"valid_target_loss"`` or ``"valid_target_error"``.
+    rows: ``"valid_target_loss"`` or ``"valid_target_error"``;
+    ``weight_averaging`` (None, "ema" or "swa") adds :class:`WeightAveraging`.
     """
     callbacks = []
+    if weight_averaging is not None:  # first: it swaps before early stopping scores
+        callbacks.append(WeightAveraging(weight_averaging, max_epochs=max_epochs))
     train_split = None
     if early_stopping:
         train_split = ValidSplit(

@@ -174,6 +174,7 @@ class Trainer:
         "tol",
         "scoring",
         "max_time",
+        "weight_averaging",
         "verbose",
         "random_state",
     )
@@ -265,6 +266,7 @@ class Trainer:
             stratify=stratify,
             monitor=MONITORS[self.scoring],
             max_time=self.max_time,
+            weight_averaging=self.weight_averaging,
         )
         self._run(net, module, codes, target_codes, sample_weight)
         return _history_frame(net.history)
@@ -272,9 +274,12 @@ class Trainer:
     def continue_training(self, module, codes, target_codes, sample_weight, history):
         """One more epoch of ``module`` at a constant rate (``partial_fit``).
 
-        The first call makes the net (its budget sized by this batch) and
-        carries ``history`` (a previous fit's, or None) on; later calls keep
-        the optimizer's state. A call that fails leaves ``module`` and the
+        No schedule, no early stopping, no ``max_time`` and no weight
+        averaging: each call trains on from the module's weights (after a
+        fit with ``weight_averaging``, the averaged ones). The first call
+        makes the net (its budget sized by this batch) and carries
+        ``history`` (a previous fit's, or None) on; later calls keep the
+        optimizer's state. A call that fails leaves ``module`` and the
         optimizer as they were.
 
         Returns
