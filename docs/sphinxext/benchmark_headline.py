@@ -39,15 +39,15 @@ SOURCES = {
     "auto_mpg": {"ours": "ood-auto-mpg-default", "baselines": "ood-auto-mpg-more"},
     # the real-table suite (>= 12 tables at full size, with the stronger
     # baselines): the first folder of this list that exists is shown
-    "real_suite": ["ood-real-suite-5seeds", "ood-real-suite"],
+    "real_suite": ["ood-real-suite-200", "ood-real-suite-5seeds", "ood-real-suite"],
     # deep tabular peers on the real suite (3 of its seeds), read beside the
     # real_suite folder's runs of the same tables and seeds
     "real_peers": ["ood-real-deep-peers", "ood-real-transformers"],
     # the earlier, smaller real-table run (4 tables, 1,000 training rows)
     "real_early": "ood-real",
-    # the three largest real tables with every training row (adult, bank
-    # marketing, diabetes-130; 3 seeds, the trees beside ours)
-    "large_tables": "ood-real-full-size-default",
+    # the largest real tables with every training row at the 200-epoch budget
+    # (adult, bank marketing; 3 seeds, the trees beside ours)
+    "large_tables": "ood-real-full-size-200",
     # fit time over rows: perf.json of `python -m benchmarks perf` (1k-100k rows,
     # HistGB, CatBoost and RealMLP beside ours, medians of 3 rounds)
     "fit_time": "perf",
