@@ -74,6 +74,15 @@ def begin_run(args, argv, prog):
     return command_line(argv, prog)
 
 
+def table_head(columns):
+    """The first two lines of a markdown table with these column titles.
+
+    >>> table_head(["model", "seed"])
+    ['| model | seed |', '|---|---|']
+    """
+    return ["| " + " | ".join(map(str, columns)) + " |", "|---" * len(columns) + "|"]
+
+
 def write_markdown(markdown, out):
     """Print the results and write them to ``out`` unless it is None."""
     print(markdown)

@@ -341,8 +341,7 @@ def to_markdown(results, per_column, command, args, epochs):
         *([args.note, ""] if args.note else []),
     ]
     lines = [
-        "| method | " + " | ".join(cells.columns) + " |",
-        "|---" * (len(cells.columns) + 1) + "|",
+        *_common.table_head(["method", *cells.columns]),
     ]
     lines += [f"| {m} | " + " | ".join(row) + " |" for m, row in cells.iterrows()]
     for dataset, part in per_column.groupby("dataset", sort=False):
@@ -354,8 +353,7 @@ def to_markdown(results, per_column, command, args, epochs):
             "",
             f"### {dataset}: accuracy per column (hidden cells pooled over seeds)",
             "",
-            "| column | hidden | " + " | ".join(share.columns) + " |",
-            "|---" * (len(share.columns) + 2) + "|",
+            *_common.table_head(["column", "hidden", *share.columns]),
         ]
         lines += [
             f"| {c} | {hidden[c]} | " + " | ".join(f"{v:.3f}" for v in row) + " |"
@@ -382,8 +380,7 @@ def paired_lines(results):
         "",
         "### Per seed (the same hidden cells for every method): accuracy (seconds)",
         "",
-        "| dataset | seed | " + " | ".join(wide.columns) + " |",
-        "|---" * (len(wide.columns) + 2) + "|",
+        *_common.table_head(["dataset", "seed", *wide.columns]),
     ]
     lines += [
         f"| {d} | {s} | " + " | ".join(row) + " |" for (d, s), row in wide.iterrows()

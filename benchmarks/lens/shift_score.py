@@ -362,8 +362,7 @@ def to_markdown(results, sizes, command, args, epochs, n_train, n_test):
             "",
             f"### {title}",
             "",
-            "| task | train / ID / OOD rows | " + " | ".join(cells.columns) + " |",
-            "|---" * (len(cells.columns) + 2) + "|",
+            *_common.table_head(["task", "train / ID / OOD rows", *cells.columns]),
         ]
         lines += [
             f"| {t} | {' / '.join(map(str, sizes[t]))} | "
@@ -379,8 +378,7 @@ def to_markdown(results, sizes, command, args, epochs, n_train, n_test):
         "",
         "### Mean seconds per fit and scoring (all of a fit's tasks)",
         "",
-        "| fit | " + " | ".join(seconds.columns) + " |",
-        "|---" * (len(seconds.columns) + 1) + "|",
+        *_common.table_head(["fit", *seconds.columns]),
     ]
     lines += [
         f"| {f} | " + " | ".join(f"{v:.1f}" for v in row) + " |"
