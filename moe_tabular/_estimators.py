@@ -124,12 +124,14 @@ class _BaseMoECBOW(MoELensMixin, ModelStateMixin, MoECBOWParameters, BaseEstimat
         )
 
     def _layout(self, tokenizer, target):
-        """Categories of every position (the features, then the target), and
-        which positions share one vocabulary: the module's token layout."""
+        """Categories of every position (the features, then the target), which
+        positions share one vocabulary, and which are ordered: the module's
+        token layout."""
         n_categories = [*tokenizer.n_categories_.tolist(), target.n_categories]
-        if self.shared_vocabulary == "auto":  # the ordered ones
-            return n_categories, [*tokenizer.ordered_.tolist(), bool(target.ordered)]
-        return n_categories, [bool(self.shared_vocabulary)] * len(n_categories)
+        ordered = [*tokenizer.ordered_.tolist(), bool(target.ordered)]
+        if self.shared_vocabulary == "auto":
+            return n_categories, ordered, ordered
+        return n_categories, [bool(self.shared_vocabulary)] * len(ordered), ordered
 
     def _target_weight(self, n_features_in):
         """``target_weight`` with the "auto" rule applied: sqrt(n_features_in)."""
@@ -137,7 +139,7 @@ class _BaseMoECBOW(MoELensMixin, ModelStateMixin, MoECBOWParameters, BaseEstimat
             return math.sqrt(n_features_in)
         return float(self.target_weight)
 
-    def _new_module(self, n_categories, shared, generator):
+    def _new_module(self, n_categories, shared, ordered, generator):
         """The torch module of this estimator's hyperparameters and a layout."""
         return MaskedColumnAttention(
             n_categories=n_categories,
@@ -149,6 +151,7 @@ class _BaseMoECBOW(MoELensMixin, ModelStateMixin, MoECBOWParameters, BaseEstimat
             dropout=self.dropout,
             norm_first=self.norm_first,
             n_members=self.n_ensemble,
+            ordinal=ordered if self.ordinal_embedding else None,
             generator=generator,
         )
 

@@ -64,9 +64,11 @@ class MemberLinear(nn.Module):
         self.weight = nn.Parameter(torch.empty(n_members, out_features, in_features))
         self.bias = nn.Parameter(torch.empty(n_members, out_features))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        members = x.reshape(-1, self.n_members, self.weight.shape[2]).transpose(0, 1)
-        out = torch.baddbmm(self.bias[:, None], members, self.weight.transpose(1, 2))
+    def forward(self, x: torch.Tensor, weight=None) -> torch.Tensor:
+        """Map ``x``; ``weight``: one of the parameter's shape to use instead."""
+        weight = self.weight if weight is None else weight
+        members = x.reshape(-1, self.n_members, weight.shape[2]).transpose(0, 1)
+        out = torch.baddbmm(self.bias[:, None], members, weight.transpose(1, 2))
         return out.transpose(0, 1).reshape(*x.shape[:-1], -1)
 
 

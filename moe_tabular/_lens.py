@@ -230,7 +230,7 @@ def token_embeddings(model):
     """Token embeddings, one row per (column, category); see the method."""
     check_is_fitted(model)
     module = model.module_
-    weight = module.token_embedding.weight.detach().double().cpu().numpy()
+    weight = module.token_vectors().detach().double().cpu().numpy()
     offsets = module.category_offsets.cpu().numpy()
     keys, tokens = [], []
     for j, name in _labelled_positions(model):

@@ -109,6 +109,12 @@ class MaskedColumnAttention(nn.Module):
         (:class:`MemberLinear`), LayerNorm and output.
         Training reads each member's logits; prediction their mean
         probability, and the gates their mean.
+    ordinal : sequence of bool, length L, default=None
+        Columns whose categories are ordered. In a block of tokens all of
+        whose columns are ordinal (a column's own, or the shared vocabulary),
+        category ``k``'s embedding and output row are the sums of the stored
+        rows ``0 .. k`` (a thermometer code: neighbouring categories share
+        what they learn). None: no column.
     generator : torch.Generator, default=None
         Draws the initial weights; torch's global generator when None.
 
@@ -146,6 +152,7 @@ class MaskedColumnAttention(nn.Module):
         dropout: float = 0.1,
         norm_first: bool = False,
         n_members: int = 1,
+        ordinal=None,
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
@@ -185,6 +192,9 @@ class MaskedColumnAttention(nn.Module):
         )
         self.register_buffer("column_tokens", column_tokens, persistent=False)
         self.register_buffer("column_valid", k < counts[:, None], persistent=False)
+        ids, starts = _ordinal_tokens(offsets_list, counts.tolist(), ordinal)
+        self.register_buffer("ordinal_ids", ids, persistent=False)
+        self.register_buffer("ordinal_starts", starts, persistent=False)
         # torch's layers draw default weights from the global generator; with a
         # generator of our own they are redrawn below and the global one is
         # left as it was
@@ -214,6 +224,34 @@ class MaskedColumnAttention(nn.Module):
     def tokens(self, codes):
         """Global token ids of per-column ``codes`` (batch, L)."""
         return codes + self.category_offsets
+
+    def token_vectors(self):
+        """The embedding of every token (n_tokens, width).
+
+        The stored rows, except the categories of ordinal blocks (see
+        ``ordinal``), which are their running sums.
+        """
+        return self._cumulate(self.token_embedding.weight)
+
+    def output_weight(self):
+        """The output layer's weight, the rows of ordinal categories cumulated."""
+        return self._cumulate(self.output.weight)
+
+    def _cumulate(self, weight):
+        # rows (dim -2) of ordinal categories: category k of a block is the
+        # sum of the block's stored rows 0 .. k
+        if self.ordinal_ids.numel() == 0:
+            return weight
+        rows = weight.index_select(-2, self.ordinal_ids)
+        total = rows.cumsum(-2)
+        start = self.ordinal_starts
+        cumulative = total - total[..., start, :] + rows[..., start, :]
+        return weight.index_copy(-2, self.ordinal_ids, cumulative)
+
+    def embed(self, tokens):
+        """Token plus column embedding of global token ids (..., L)."""
+        table = self.token_vectors()
+        return nn.functional.embedding(tokens, table) + self.column_embedding
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Keras' initialisers, which the paper's results depend on.
@@ -248,7 +286,10 @@ class MaskedColumnAttention(nn.Module):
     def _logits(self, hidden, columns=None):
         if self.final_norm is not None:
             hidden = self.final_norm(hidden)
-        logits = self.output(hidden)
+        if self.n_members > 1:
+            logits = self.output(hidden, self.output_weight())
+        else:
+            logits = nn.functional.linear(hidden, self.output_weight(), self.output.bias)
         mask = self.output_mask if columns is None else self.output_mask[columns]
         if self.n_members > 1:
             # the ensemble: log of the members' mean probability
@@ -275,12 +316,12 @@ class MaskedColumnAttention(nn.Module):
             # few tokens (shared vocabularies): one matrix product is faster
             logits = torch.addmm(
                 self.output.bias[:, None],
-                self.output.weight,
+                self.output_weight(),
                 hidden.reshape(-1, d_embedding).T,
             ).view(-1, n_rows, n_columns)  # (n_tokens, B, L)
             logits = logits.gather(0, token_ids[:, None].expand(-1, n_rows, -1))
         else:
-            weight = self.output.weight[self.column_tokens]  # (L, K, d)
+            weight = self.output_weight()[self.column_tokens]  # (L, K, d)
             logits = torch.einsum("lkd,bld->kbl", weight, hidden)
             logits = logits + self.output.bias[token_ids][:, None]
         logits = logits.masked_fill(~self.column_valid.T[:, None], float("-inf"))
@@ -292,7 +333,7 @@ class MaskedColumnAttention(nn.Module):
         n_rows, n_columns, _ = hidden.shape
         token_ids = self.column_tokens.T  # (K, L)
         members = hidden.unflatten(-1, (self.n_members, -1))  # (B, L, M, d)
-        weight = self.output.weight[:, self.column_tokens]  # (M, L, K, d)
+        weight = self.output_weight()[:, self.column_tokens]  # (M, L, K, d)
         logits = torch.einsum("mlkd,blmd->kmbl", weight, members)
         bias = self.output.bias[:, token_ids]  # (M, K, L)
         logits = logits + bias.transpose(0, 1)[:, :, None]
@@ -330,7 +371,7 @@ class MaskedColumnAttention(nn.Module):
             Shape (batch, n_heads, L, L); the last layer's has only the asked
             ``columns`` as rows. Only when ``return_gates`` is True.
         """
-        x = self.token_embedding(self.tokens(codes)) + self.column_embedding
+        x = self.embed(self.tokens(codes))
         if columns is not None:
             columns = torch.as_tensor(columns, dtype=torch.long, device=x.device)
         all_gates = []
@@ -373,15 +414,39 @@ class MaskedColumnAttention(nn.Module):
         n_rows, n_columns = tokens.shape
         logits = self._column_logits if by_column else self._logits
         if len(self.blocks) == 1:
-            x = self.token_embedding(tokens) + self.column_embedding
-            masked = self.token_embedding(self.mask_tokens) + self.column_embedding
+            x = self.embed(tokens)
+            masked = self.embed(self.mask_tokens)
             x, _ = self.blocks[0](x, masked=masked)
             return logits(x)
         eye = torch.eye(n_columns, dtype=torch.bool, device=tokens.device)
         copies = torch.where(eye, self.mask_tokens, tokens[:, None, :])  # (B, L, L)
-        x = self.token_embedding(copies) + self.column_embedding
+        x = self.embed(copies)
         for block in self.blocks:
             x, _ = block(x.flatten(0, 1))
             x = x.unflatten(0, (n_rows, n_columns))
         hidden = torch.diagonal(x, dim1=1, dim2=2).transpose(1, 2)  # (B, L, d)
         return logits(hidden)
+
+
+def _ordinal_tokens(offsets, counts, ordinal):
+    """Token ids of the ordinal blocks' categories, and each one's block start.
+
+    A block (the tokens of one column, or of the columns sharing a
+    vocabulary) is ordinal when every column in it is. Returns two LongTensors
+    of equal length: the ids, block after block in category order, and for each
+    the position (in the ids) of its block's category 0.
+    """
+    if ordinal is None:
+        ordinal = [False] * len(offsets)
+    if len(ordinal) != len(offsets):
+        raise ValueError(f"{len(ordinal)=} and {len(offsets)=} must match.")
+    blocks = {}
+    for offset, count, is_ordinal in zip(offsets, counts, ordinal, strict=True):
+        size, all_ordinal = blocks.get(offset, (0, True))
+        blocks[offset] = (max(size, count), all_ordinal and bool(is_ordinal))
+    ids, starts = [], []
+    for offset, (size, is_ordinal) in sorted(blocks.items()):
+        if is_ordinal and size > 1:
+            starts += [len(ids)] * size
+            ids += range(offset, offset + size)
+    return torch.as_tensor(ids, dtype=torch.long), torch.as_tensor(starts, dtype=torch.long)

@@ -33,6 +33,7 @@ class MoECBOWParameters:
         "n_bins": [Interval(numbers.Integral, 2, None, closed="left")],
         "categorical_features": [StrOptions({"auto"}), "array-like", None],
         "shared_vocabulary": ["boolean", StrOptions({"auto"})],
+        "ordinal_embedding": ["boolean"],
         # the tokenizer's own parameters, validated by its constraints
         **{
             key: ColumnTokenizer._parameter_constraints[key]
@@ -82,6 +83,7 @@ class MoECBOWParameters:
         n_bins=10,
         categorical_features="auto",
         shared_vocabulary="auto",
+        ordinal_embedding=False,
         handle_unknown="unknown_token",
         min_frequency=5,
         max_categories=None,
@@ -113,6 +115,7 @@ class MoECBOWParameters:
         self.n_bins = n_bins
         self.categorical_features = categorical_features
         self.shared_vocabulary = shared_vocabulary
+        self.ordinal_embedding = ordinal_embedding
         self.handle_unknown = handle_unknown
         self.min_frequency = min_frequency
         self.max_categories = max_categories
@@ -156,6 +159,7 @@ class ClassifierParameters(MoECBOWParameters):
         n_bins=10,
         categorical_features="auto",
         shared_vocabulary="auto",
+        ordinal_embedding=False,
         handle_unknown="unknown_token",
         min_frequency=5,
         max_categories=None,
@@ -189,6 +193,7 @@ class ClassifierParameters(MoECBOWParameters):
             n_bins=n_bins,
             categorical_features=categorical_features,
             shared_vocabulary=shared_vocabulary,
+            ordinal_embedding=ordinal_embedding,
             handle_unknown=handle_unknown,
             min_frequency=min_frequency,
             max_categories=max_categories,
@@ -235,6 +240,7 @@ class RegressorParameters(MoECBOWParameters):
         n_bins=10,
         categorical_features="auto",
         shared_vocabulary="auto",
+        ordinal_embedding=False,
         handle_unknown="unknown_token",
         min_frequency=5,
         max_categories=None,
@@ -267,6 +273,7 @@ class RegressorParameters(MoECBOWParameters):
             n_bins=n_bins,
             categorical_features=categorical_features,
             shared_vocabulary=shared_vocabulary,
+            ordinal_embedding=ordinal_embedding,
             handle_unknown=handle_unknown,
             min_frequency=min_frequency,
             max_categories=max_categories,
@@ -329,6 +336,12 @@ PARAMETERS = """\
         bins (:attr:`ColumnTokenizer.ordered_ <ColumnTokenizer>`): the same
         column reaches the same model as numbers, integer codes or an ordered
         categorical.
+    ordinal_embedding : bool, default=False
+        True: the categories of the ordered columns are embedded as a
+        thermometer code, category ``k`` being the sum of ``k + 1`` learned
+        vectors, so neighbouring bins share what they learn (and weight decay
+        pulls neighbours together); False: each category has a vector of its
+        own.
     handle_unknown : {"unknown_token", "error"}, default="unknown_token"
         A category unseen during fit becomes the UNKNOWN token, or raises.
     min_frequency : int, float or None, default=5

@@ -137,6 +137,8 @@ class ModelStateMixin:
         params = dict(state["params"])
         # files from before weight_decay existed were trained with plain Adam
         params.setdefault("weight_decay", 0.0)
+        # and with each category's own embedding
+        params.setdefault("ordinal_embedding", False)
         if device is not None:
             params["device"] = device
         unknown = set(params) - set(cls().get_params())
@@ -160,7 +162,10 @@ class ModelStateMixin:
         estimator._check_layout(tokenizer, target, layout, weights)
         # the initial weights are drawn from a throwaway generator, then overwritten
         module = estimator._new_module(
-            layout["n_categories"], layout["shared"], torch.Generator()
+            layout["n_categories"],
+            layout["shared"],
+            estimator._layout(tokenizer, target)[2],
+            torch.Generator(),
         )
         module.load_state_dict(weights, strict=True)
         estimator.tokenizer_ = tokenizer

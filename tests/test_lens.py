@@ -319,6 +319,19 @@ def test_shared_vocabulary_tokens_serve_several_columns():
     assert (tokens.groupby("token").size().loc[[0, 1, 2, 3]] == 3).all()
 
 
+def test_ordinal_token_embeddings_are_the_vectors_the_model_reads():
+    X = pd.DataFrame({"a": np.arange(40.0), "b": ["p", "q"] * 20})
+    model = MoECBOWRegressor(**{**FAST, "max_epochs": 1}, ordinal_embedding=True)
+    tokens = model.fit(X, np.arange(40.0)).token_embeddings()
+    stored = model.module_.token_embedding.weight.detach().double().numpy()
+    vectors = tokens.drop(columns="token").loc["a"].to_numpy()
+    first = tokens.loc["a", "token"].iloc[3]  # bin 0 of the shared block
+    np.testing.assert_allclose(
+        vectors[3:], stored[first : first + 10].cumsum(0), rtol=1e-5, atol=1e-7
+    )
+    np.testing.assert_allclose(vectors[:3], stored[first - 3 : first])  # reserved
+
+
 @pytest.mark.parametrize(
     "other",
     [

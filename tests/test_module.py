@@ -281,3 +281,66 @@ def test_ensemble_members_are_independent_models_and_predict_their_mean(
         torch.testing.assert_close(gates[depth], mean)
     # members start apart: their own draws
     assert not torch.equal(members[0].output.weight, members[1].output.weight)
+
+
+def test_ordinal_blocks_embed_and_score_categories_as_running_sums():
+    # columns 0 and 2 share an ordinal block; column 1 has its own, unordered
+    layout = {"n_categories": [3, 4, 5], "shared": [True, False, True]}
+    plain = MaskedColumnAttention(**layout, d_embedding=4, n_heads=1)
+    model = MaskedColumnAttention(
+        **layout, d_embedding=4, n_heads=1, ordinal=[True, False, True]
+    )
+    model.load_state_dict(plain.state_dict())
+    stored, vectors = model.token_embedding.weight, model.token_vectors()
+    block = torch.arange(3, 8)  # category 0 .. 4 of the shared block
+    torch.testing.assert_close(vectors[block], stored[block].cumsum(0))
+    others = torch.ones(model.n_tokens, dtype=torch.bool)
+    others[block] = False  # the reserved tokens and column 1's categories
+    assert torch.equal(vectors[others], stored[others])
+    output = model.output_weight()
+    torch.testing.assert_close(output[block], model.output.weight[block].cumsum(0))
+    assert torch.equal(output[others], model.output.weight[others])
+    # the same weights without ordinal columns: the stored rows as they are
+    assert torch.equal(plain.token_vectors(), stored)
+    tokens = random_tokens(layout=layout)
+    assert not torch.allclose(model(tokens), plain(tokens), equal_nan=True)
+
+
+def test_a_block_is_ordinal_only_when_all_its_columns_are():
+    layout = {"n_categories": [3, 4], "shared": [True, True]}
+    mixed = MaskedColumnAttention(
+        **layout, d_embedding=4, n_heads=1, ordinal=[True, False]
+    )
+    assert mixed.ordinal_ids.numel() == 0
+    own = MaskedColumnAttention(
+        n_categories=[3, 4], shared=[False, False], d_embedding=4, n_heads=1,
+        ordinal=[False, True],
+    )
+    assert own.ordinal_ids.tolist() == [9, 10, 11, 12]  # column 1's categories
+    assert own.ordinal_starts.tolist() == [0] * 4
+    with pytest.raises(ValueError, match="len.ordinal.=1"):
+        MaskedColumnAttention(**layout, d_embedding=4, n_heads=1, ordinal=[True])
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_ordinal_leave_one_out_and_ensemble_match_their_references(n_layers):
+    params = {**SHARED_LAYOUT, "d_embedding": 8, "n_heads": 2, "n_layers": n_layers}
+    model = MaskedColumnAttention(**params, ordinal=[True] * 4).eval()
+    tokens = random_tokens(layout=SHARED_LAYOUT)
+    torch.testing.assert_close(
+        model.leave_one_out_logits(tokens), explicit_leave_one_out(model, tokens)
+    )
+    ensemble = MaskedColumnAttention(n_members=2, **params, ordinal=[True] * 4).eval()
+    folded = ensemble.leave_one_out_logits(tokens, by_column=True)
+    members = [one_member(ensemble, m, **params, ordinal=[True] * 4) for m in (0, 1)]
+    for m, member in enumerate(members):
+        torch.testing.assert_close(
+            folded[m * len(tokens) : (m + 1) * len(tokens)],
+            member.leave_one_out_logits(tokens, by_column=True),
+        )
+    masked = tokens.clone()
+    masked[:, 1] = MASK
+    log_p = torch.stack([torch.log_softmax(member(masked), -1) for member in members])
+    torch.testing.assert_close(
+        ensemble(masked), torch.logsumexp(log_p, 0) - torch.log(torch.tensor(2.0))
+    )

@@ -42,8 +42,15 @@ def odd_rows(frame):
         (MoECBOWRegressor, {}),
         (MoECBOWClassifier, {"shared_vocabulary": True, "n_layers": 2}),
         (MoECBOWRegressor, {"norm_first": True, "n_target_bins": 4}),
+        (MoECBOWRegressor, {"ordinal_embedding": True, "n_ensemble": 2}),
     ],
-    ids=["classifier", "regressor", "classifier-shared-2-layers", "regressor-pre-norm"],
+    ids=[
+        "classifier",
+        "regressor",
+        "classifier-shared-2-layers",
+        "regressor-pre-norm",
+        "regressor-ordinal-ensemble",
+    ],
 )
 def saved(request, tmp_path_factory):
     Estimator, params = request.param
