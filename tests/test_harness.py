@@ -1028,6 +1028,55 @@ def test_regression_benchmark_writes_its_runs_and_summary(tmp_path, capsys):
     assert "python -m benchmarks regression" in (out / "summary.md").read_text()
 
 
+def test_regression_paired_tests_across_tables_one_difference_each():
+    from benchmarks.regression import run as bench_regression
+
+    rows = []
+    for dataset, gain in (("a", 0.1), ("b", 0.3), ("c", -0.1), ("regressors-train", 5)):
+        for fold in range(4):
+            base = 0.5 + 0.01 * fold
+            rows += [
+                {"dataset": dataset, "model": "moe:default", "seed": 0, "fold": fold,
+                 "test_r2": base},
+                {"dataset": dataset, "model": "moe:x", "seed": 0, "fold": fold,
+                 "test_r2": base + gain + 0.001 * fold},
+            ]  # fmt: skip
+    table, wilcoxon = bench_regression.paired(pd.DataFrame(rows), "moe:x")
+    across = table.set_index("dataset").loc["across real tables"]
+    assert across["pairs"] == 3 and across["wins"] == "2/3"  # the synthetic one left out
+    assert across["moe:x - moe:default"] == pytest.approx((0.1 + 0.3 - 0.1) / 3 + 0.0015)
+    assert across["p"] > 0.3 and 0 < wilcoxon <= 1  # three tables decide little
+    assert table.set_index("dataset").loc["all real", "pairs"] == 12
+
+
+def test_regression_merge_joins_runs_and_refuses_a_run_twice(tmp_path, capsys):
+    from benchmarks.regression import run as bench_regression
+
+    rows = [
+        {"dataset": d, "model": m, "seed": 0, "fold": f, "n_train": 9,
+         "test_r2": 0.5 + 0.1 * (m == "moe:x") * (d == "b"), "test_rmse": 1.0,
+         "train_r2": 0.9, "fit_time": 1.0, "params": "{}"}
+        for d in ("a", "b") for m in ("moe:default", "moe:x") for f in range(3)
+    ]  # fmt: skip
+    parts = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        pd.DataFrame([r for r in rows if r["dataset"] == name]).to_csv(
+            folder / "runs.csv", index=False
+        )
+        (folder / "summary.md").write_text(f"`made {name}`\n")
+        parts.append(str(folder / "runs.csv"))
+    out = tmp_path / "joined"
+    bench_regression.main(["--merge", parts[0], "--merge", parts[1], "--out", str(out)])
+    assert len(pd.read_csv(out / "runs.csv")) == 12
+    summary = (out / "summary.md").read_text()
+    assert "made a" in summary and "made b" in summary and "12 fits joined" in summary
+    assert "| across real tables |       2 |" in summary
+    with pytest.raises(SystemExit, match="more than once"):
+        bench_regression.main(["--merge", parts[0], "--merge", parts[0], "--out", str(out)])
+
+
 def test_benchmark_commands_share_one_config_spelling():
     import argparse
 

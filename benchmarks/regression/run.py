@@ -42,6 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks import _common
+from benchmarks.ood.paired import wilcoxon_p
 from benchmarks.regression import tables
 from benchmarks.regression.tables import DATASETS, SYNTHETIC, load
 
@@ -152,7 +153,10 @@ def _per_model(runs):
 
 
 def paired(runs, model, base="moe:default"):
-    """``model`` against ``base`` on the same (dataset, seed, fold); per table, all."""
+    """``model`` against ``base`` on the same (dataset, seed, fold): per table,
+    pooled over all tables and the real ones, and across the real tables (one
+    mean difference per table, the headline; ``p`` the t-test over tables, and
+    the Wilcoxon signed-rank p returned beside the frame)."""
     keys = ["dataset", "seed", "fold"]
     a = runs.loc[runs["model"] == base, [*keys, "test_r2"]]
     b = runs.loc[runs["model"] == model, [*keys, "test_r2"]]
@@ -177,17 +181,36 @@ def paired(runs, model, base="moe:default"):
                 "p": p,
             }
         )
-    return pd.DataFrame(rows)
+    per_table = (real["test_r2_b"] - real["test_r2_a"]).groupby(real["dataset"]).mean()
+    mean, p = _common.paired_test(per_table)
+    rows.append(
+        {
+            "dataset": "across real tables",
+            "pairs": len(per_table),
+            base: real.groupby("dataset")["test_r2_a"].mean().mean(),
+            model: real.groupby("dataset")["test_r2_b"].mean().mean(),
+            f"{model} - {base}": mean,
+            "std of diff": per_table.std(),
+            "wins": f"{int((per_table > 0).sum())}/{len(per_table)}",
+            "p": p,
+        }
+    )
+    return pd.DataFrame(rows), wilcoxon_p(per_table)
 
 
-def summarize(runs, command, elapsed, seeds):
-    """The summary.md text: command, per-model table, paired comparisons."""
+def summarize(runs, command, elapsed, seeds, sources=()):
+    """The summary.md text: command, per-model table, paired comparisons.
+
+    ``sources``: for joined runs (``elapsed`` None), a line per file joined.
+    """
+    made = f"in {elapsed:.0f} s" if elapsed is not None else "joined"
     lines = [
         f"`{command}`",
+        *(["", "Joined from:", "", *sources] if sources else []),
         "",
         "## Regression benchmark: cross-validated R^2",
         "",
-        f"{len(runs)} fits in {elapsed:.0f} s: {runs['dataset'].nunique()} tables x "
+        f"{len(runs)} fits {made}: {runs['dataset'].nunique()} tables x "
         f"{runs['model'].nunique()} models x seeds {','.join(map(str, seeds))} x "
         f"{N_FOLDS} folds (KFold(shuffle=True, random_state=seed)).",
         "",
@@ -202,7 +225,7 @@ def summarize(runs, command, elapsed, seeds):
     for model in configs:
         if model == "moe:default" or "moe:default" not in configs:
             continue
-        table = paired(runs, model)
+        table, wilcoxon = paired(runs, model)
         lines += [
             "",
             f"### {model} ({params[model]}) against moe:default, paired",
@@ -210,7 +233,10 @@ def summarize(runs, command, elapsed, seeds):
             "Test R^2 on the same (seed, fold); wins: pairs where "
             f"{model} is higher; p: paired t-test (scipy.stats.ttest_rel). The "
             "'all' row pools the pairs of every table; 'all real' those of the "
-            f"real ones (all but {', '.join(SYNTHETIC)}).",
+            f"real ones (all but {', '.join(SYNTHETIC)}); 'across real tables' "
+            "tests one mean difference per real table (pairs: tables; the "
+            "headline, as the pairs of one table are not independent; Wilcoxon "
+            f"signed-rank p over the tables {wilcoxon:.3g}).",
             "",
             table.to_markdown(
                 index=False,
@@ -259,13 +285,46 @@ def _parser(prog):
         help=f"output folder (default {DEFAULT_OUT.relative_to(_common.ROOT)})",
     )
     add("--no-progress", action="store_true", help="hide the per-fit progress lines")
+    add(
+        "--merge",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="RUNS_CSV",
+        help="summarise the runs of these runs.csv files together instead of "
+        "running (repeatable; a (dataset, model, seed, fold) twice is refused)",
+    )
     return parser
+
+
+def merge(paths):
+    """The runs of several runs.csv files, and a line on where each came from."""
+    runs = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
+    keys = ["dataset", "model", "seed", "fold"]
+    twice = runs[runs.duplicated(keys, keep=False)]
+    if len(twice):
+        first = twice.iloc[0]
+        raise SystemExit(
+            f"{len(twice)} runs appear more than once, e.g. "
+            f"{dict(first[keys])}: join each (dataset, model, seed, fold) once"
+        )
+    sources = []
+    for path in paths:
+        summary = path.with_name("summary.md")
+        text = summary.read_text() if summary.exists() else ""
+        made = [line for line in text.splitlines() if line.startswith("`")][:1]
+        sources.append(f"- `{path}`: {made[0] if made else 'no summary.md beside it'}")
+    return runs, sources
 
 
 def main(argv=None, *, prog="python -m benchmarks regression"):
     """Run the benchmark; ``argv`` defaults to ``sys.argv[1:]``."""
     args = _parser(prog).parse_args(argv)
     command = _common.begin_run(args, argv, prog)
+    if args.merge:
+        runs, sources = merge(args.merge)
+        seeds = sorted(runs["seed"].unique().tolist())
+        return _write(runs, summarize(runs, command, None, seeds, sources), args.out)
     configs = {"default": {}, **dict(args.config)}
     known = [f"moe:{name}" for name in configs] + ["hgb"]
     models = args.models or known
@@ -280,12 +339,15 @@ def main(argv=None, *, prog="python -m benchmarks regression"):
     start = time.perf_counter()
     runs = run(datasets, models, configs, seeds, progress=not args.no_progress)
     elapsed = time.perf_counter() - start
-    markdown = summarize(runs, command, elapsed, seeds)
-    args.out.mkdir(parents=True, exist_ok=True)
-    runs.to_csv(args.out / "runs.csv", index=False)
-    (args.out / "summary.md").write_text(markdown)
+    return _write(runs, summarize(runs, command, elapsed, seeds), args.out)
+
+
+def _write(runs, markdown, out):
+    out.mkdir(parents=True, exist_ok=True)
+    runs.to_csv(out / "runs.csv", index=False)
+    (out / "summary.md").write_text(markdown)
     print(markdown)
-    print(f"wrote {args.out / 'runs.csv'} and summary.md")
+    print(f"wrote {out / 'runs.csv'} and summary.md")
     return 0
 
 
