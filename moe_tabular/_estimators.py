@@ -55,6 +55,7 @@ class _BaseMoECBOW(MoELensMixin, ModelStateMixin, MoECBOWParameters, BaseEstimat
     """Shared machinery of the estimators and the imputer; not for direct use."""
 
     _auto_learning_rate_floor = 0.0  # see MoECBOWRegressor
+    _auto_ordinal_embedding = False  # see MoECBOWRegressor
 
     # -- hooks of the subclasses -------------------------------------------------
     def _make_target(self):
@@ -133,6 +134,12 @@ class _BaseMoECBOW(MoELensMixin, ModelStateMixin, MoECBOWParameters, BaseEstimat
             return n_categories, ordered, ordered
         return n_categories, [bool(self.shared_vocabulary)] * len(ordered), ordered
 
+    def _ordinal_embedding(self):
+        """``ordinal_embedding`` with the "auto" rule applied (see the subclasses)."""
+        if self.ordinal_embedding == "auto":
+            return self._auto_ordinal_embedding
+        return bool(self.ordinal_embedding)
+
     def _target_weight(self, n_features_in):
         """``target_weight`` with the "auto" rule applied: sqrt(n_features_in)."""
         if self.target_weight == "auto":
@@ -151,7 +158,7 @@ class _BaseMoECBOW(MoELensMixin, ModelStateMixin, MoECBOWParameters, BaseEstimat
             dropout=self.dropout,
             norm_first=self.norm_first,
             n_members=self.n_ensemble,
-            ordinal=ordered if self.ordinal_embedding else None,
+            ordinal=ordered if self._ordinal_embedding() else None,
             generator=generator,
         )
 
@@ -570,6 +577,9 @@ class MoECBOWRegressor(RegressorMixin, _BaseMoECBOW, RegressorParameters):
     # regression tables underfit at the linear rule's rate
     # (benchmarks/results/regression-small-tables)
     _auto_learning_rate_floor = 2e-3
+    # ordinal_embedding="auto": its target bins (and ordered features) as a
+    # thermometer code (benchmarks/results/regression-ordinal)
+    _auto_ordinal_embedding = True
 
     def _make_target(self):
         return BinnedTarget(n_bins=self.n_target_bins)
