@@ -1028,6 +1028,17 @@ def test_regression_benchmark_writes_its_runs_and_summary(tmp_path, capsys):
     assert "python -m benchmarks regression" in (out / "summary.md").read_text()
 
 
+def test_short_runs_pair_each_configuration_with_the_first(capsys):
+    from benchmarks.perf import budget
+
+    budget.main(["--short-runs", "--seeds", "2", "--config", "a=max_epochs=1",
+                 "--config", "b=max_epochs=1,batch_size=50"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert "a: one-column rule, 200 rows, 1 epochs" in out
+    assert "b against a, paired on the same tables: " in out
+    assert "a against" not in out
+
+
 def test_regression_paired_tests_across_tables_one_difference_each():
     from benchmarks.regression import run as bench_regression
 

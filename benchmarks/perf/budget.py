@@ -64,6 +64,7 @@ def _short_runs(n_seeds, configs):
         X = pd.DataFrame({f"x{j}": rng.normal(size=400) for j in range(4)})
         X["c"] = rng.choice(list("abcd"), 400)
         tables.append((X, np.where(X["x0"] > 0, "yes", "no")))
+    reference = None
     for name, params in configs.items():
         scores = []
         for seed, (X, y) in enumerate(tables):
@@ -84,6 +85,16 @@ def _short_runs(n_seeds, configs):
             f"{sum(s < 0.95 for s in scores)} of {n_seeds} seeds under 0.95",
             flush=True,
         )
+        if reference is None:
+            reference = name, np.array(scores)
+        else:
+            diff = np.array(scores) - reference[1]
+            print(
+                f"{name} against {reference[0]}, paired on the same tables: "
+                f"{diff.mean():+.4f} (p = {paired_test(diff)[1]:.3f}; "
+                f"{int((diff > 0).sum())} higher, {int((diff < 0).sum())} lower)",
+                flush=True,
+            )
 
 
 def main(argv=None, *, prog="python -m benchmarks budget"):

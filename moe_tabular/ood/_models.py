@@ -79,6 +79,7 @@ MOE_CONFIGS = {
         "norm_first": False,  # post-LayerNorm block
         "n_bins": 10,
         "shared_vocabulary": True,
+        "ordinal_embedding": False,  # a vector per category, the paper's
         "target_weight": 1.0,
         "learning_rate": 1e-3,
         "learning_rate_schedule": "constant",  # plain Adam
