@@ -456,7 +456,9 @@ class MoELensMixin:
         ``shared_vocabulary=True`` one token serves category ``k`` of every
         column (and the reserved tokens are shared): it then appears once per
         column it serves, with the same ``token`` id and vector; use
-        ``drop_duplicates("token")`` for one row per token.
+        ``drop_duplicates("token")`` for one row per token. With the thermometer code
+        (``ordinal_embedding``) the rows are the vectors the model reads, the
+        running sums of the stored ones.
 
         Returns
         -------

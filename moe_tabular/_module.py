@@ -289,7 +289,9 @@ class MaskedColumnAttention(nn.Module):
         if self.n_members > 1:
             logits = self.output(hidden, self.output_weight())
         else:
-            logits = nn.functional.linear(hidden, self.output_weight(), self.output.bias)
+            logits = nn.functional.linear(
+                hidden, self.output_weight(), self.output.bias
+            )
         mask = self.output_mask if columns is None else self.output_mask[columns]
         if self.n_members > 1:
             # the ensemble: log of the members' mean probability
@@ -449,4 +451,6 @@ def _ordinal_tokens(offsets, counts, ordinal):
         if is_ordinal and size > 1:
             starts += [len(ids)] * size
             ids += range(offset, offset + size)
-    return torch.as_tensor(ids, dtype=torch.long), torch.as_tensor(starts, dtype=torch.long)
+    return torch.as_tensor(ids, dtype=torch.long), torch.as_tensor(
+        starts, dtype=torch.long
+    )

@@ -1054,8 +1054,12 @@ def test_regression_paired_tests_across_tables_one_difference_each():
             ]  # fmt: skip
     table, wilcoxon = bench_regression.paired(pd.DataFrame(rows), "moe:x")
     across = table.set_index("dataset").loc["across real tables"]
-    assert across["pairs"] == 3 and across["wins"] == "2/3"  # the synthetic one left out
-    assert across["moe:x - moe:default"] == pytest.approx((0.1 + 0.3 - 0.1) / 3 + 0.0015)
+    assert (
+        across["pairs"] == 3 and across["wins"] == "2/3"
+    )  # the synthetic one left out
+    assert across["moe:x - moe:default"] == pytest.approx(
+        (0.1 + 0.3 - 0.1) / 3 + 0.0015
+    )
     assert across["p"] > 0.3 and 0 < wilcoxon <= 1  # three tables decide little
     assert table.set_index("dataset").loc["all real", "pairs"] == 12
 
@@ -1085,7 +1089,9 @@ def test_regression_merge_joins_runs_and_refuses_a_run_twice(tmp_path, capsys):
     assert "made a" in summary and "made b" in summary and "12 fits joined" in summary
     assert "| across real tables |       2 |" in summary
     with pytest.raises(SystemExit, match="more than once"):
-        bench_regression.main(["--merge", parts[0], "--merge", parts[0], "--out", str(out)])
+        bench_regression.main(
+            ["--merge", parts[0], "--merge", parts[0], "--out", str(out)]
+        )
 
 
 def test_benchmark_commands_share_one_config_spelling():

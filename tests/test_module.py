@@ -313,7 +313,10 @@ def test_a_block_is_ordinal_only_when_all_its_columns_are():
     )
     assert mixed.ordinal_ids.numel() == 0
     own = MaskedColumnAttention(
-        n_categories=[3, 4], shared=[False, False], d_embedding=4, n_heads=1,
+        n_categories=[3, 4],
+        shared=[False, False],
+        d_embedding=4,
+        n_heads=1,
         ordinal=[False, True],
     )
     assert own.ordinal_ids.tolist() == [9, 10, 11, 12]  # column 1's categories

