@@ -343,13 +343,13 @@ PARAMETERS = """\
         ``k + 1`` learned vectors, so neighbouring bins share what they learn
         and weight decay pulls them together (a vocabulary shared with an
         unordered column, under ``shared_vocabulary=True``, keeps one vector
-        per category); False: each category has a vector of its own. "auto": True for :class:`MoECBOWRegressor`, whose
-        target bins are ordered (held-out R^2 +0.025 across 14 real tables:
-        +0.040 on nine of under 500 rows, level on five larger ones;
-        ``benchmarks/results/regression-ordinal`` and
-        ``regression-ordinal-large``), False for the classifier and the
-        imputer (OOD accuracy -0.005 across 13 real tables,
-        ``ood-ordinal-real``). See the user guide.
+        per category); False: each category has a vector of its own.
+        "auto": True for :class:`MoECBOWRegressor`, whose target bins are
+        ordered (held-out R^2 +0.025 across 14 real tables, +0.040 on the nine
+        of under 500 rows, ``benchmarks/results/regression-ordinal-all``; +0.012
+        on six tables added after the choice, ``regression-ordinal-unseen``),
+        False for the classifier and the imputer (OOD accuracy -0.005 across 13
+        real tables, ``ood-ordinal-real``). See the user guide.
     handle_unknown : {"unknown_token", "error"}, default="unknown_token"
         A category unseen during fit becomes the UNKNOWN token, or raises.
     min_frequency : int, float or None, default=5

@@ -1069,9 +1069,10 @@ def test_regression_merge_joins_runs_and_refuses_a_run_twice(tmp_path, capsys):
 
     rows = [
         {"dataset": d, "model": m, "seed": 0, "fold": f, "n_train": 9,
-         "test_r2": 0.5 + 0.1 * (m == "moe:x") * (d == "b"), "test_rmse": 1.0,
-         "train_r2": 0.9, "fit_time": 1.0, "params": "{}"}
-        for d in ("a", "b") for m in ("moe:default", "moe:x") for f in range(3)
+         "test_r2": 0.5 + 0.1 * (m == "moe:x") * (d == "b") + 0.01 * f,
+         "test_rmse": 1.0, "train_r2": 0.9, "fit_time": 1.0, "params": "{}"}
+        for d in ("a", "b") for m in ("moe:default", "moe:x", "hgb")
+        for f in range(3)
     ]  # fmt: skip
     parts = []
     for name in ("a", "b"):
@@ -1084,10 +1085,15 @@ def test_regression_merge_joins_runs_and_refuses_a_run_twice(tmp_path, capsys):
         parts.append(str(folder / "runs.csv"))
     out = tmp_path / "joined"
     bench_regression.main(["--merge", parts[0], "--merge", parts[1], "--out", str(out)])
-    assert len(pd.read_csv(out / "runs.csv")) == 12
+    assert len(pd.read_csv(out / "runs.csv")) == 18
     summary = (out / "summary.md").read_text()
-    assert "made a" in summary and "made b" in summary and "12 fits joined" in summary
+    assert "made a" in summary and "made b" in summary and "18 fits joined" in summary
     assert "| across real tables |       2 |" in summary
+    # each MoE model against the default, and every MoE model against hgb
+    for title in ("moe:x ({}) against moe:default", "moe:default ({}) against hgb",
+                  "moe:x ({}) against hgb"):  # fmt: skip
+        assert f"### {title}, paired" in summary
+    assert "moe:default ({}) against moe:default" not in summary
     with pytest.raises(SystemExit, match="more than once"):
         bench_regression.main(
             ["--merge", parts[0], "--merge", parts[0], "--out", str(out)]

