@@ -1028,6 +1028,17 @@ def test_regression_benchmark_writes_its_runs_and_summary(tmp_path, capsys):
     assert "python -m benchmarks regression" in (out / "summary.md").read_text()
 
 
+def test_budget_runs_peers_beside_the_configurations(capsys):
+    from benchmarks.perf import budget
+
+    pytest.importorskip("lightgbm")  # the dev extra installs it
+    budget.main(["--rows", "200", "--features", "5", "--seeds", "2",
+                 "--config", "a=max_epochs=1", "--peers", "lightgbm"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert "seed 4951     lightgbm: OOD accuracy" in out
+    assert "    lightgbm: OOD accuracy" in out.split("paired against 'a'")[1]
+
+
 def test_short_runs_pair_each_configuration_with_the_first(capsys):
     from benchmarks.perf import budget
 

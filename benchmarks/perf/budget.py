@@ -1,10 +1,12 @@
 """Training budgets on the paper's simulation at any width and size.
 
 Fits each configuration of ``MoECBOWClassifier`` (and, with ``--baselines``,
-HistGB) on the correlation-shift simulation with ``--features`` covariates and
-``--rows`` training rows, one fit per seed, and prints OOD accuracy, epochs
-run and fit time per seed, then each configuration's mean and its paired
-difference to the first configuration (same seeds, same data).
+HistGB; with ``--peers``, optional peers such as pytabkit's RealMLP-TD and
+TabM-D, reading the bin codes as numbers) on the correlation-shift simulation
+with ``--features`` covariates and ``--rows`` training rows, one fit per seed,
+and prints OOD accuracy, epochs run and fit time per seed, then each
+configuration's mean and its paired difference to the first configuration (same
+seeds, same data).
 
 ``--short-runs`` instead checks what a short run learns: 200 rows whose class
 is the sign of one of four numeric columns (a fifth, categorical, is noise),
@@ -18,6 +20,8 @@ Examples:
       --config default= --config long=max_epochs=200
   python -m benchmarks budget --rows 10000 --config es=early_stopping=True,\\
       max_epochs=1000,learning_rate_schedule=constant --baselines
+  python -m benchmarks budget --rows 1000 --seeds 5 --config default= \
+      --baselines --peers realmlp,tabm
 """
 
 import csv
@@ -30,6 +34,7 @@ import numpy as np
 from benchmarks._common import make_parser, paired_test
 from moe_tabular import MoECBOWClassifier
 from moe_tabular.ood import PAPER_SEEDS, make_correlation_shift, parse_params
+from moe_tabular.ood._peers import make_peer
 
 SHORT_RUN_EPOCHS = 15  # --short-runs: a configuration's max_epochs unless it sets one
 
@@ -112,6 +117,13 @@ def main(argv=None, *, prog="python -m benchmarks budget"):
         "the reference); 'default=' is the defaults",
     )
     parser.add_argument("--baselines", action="store_true", help="add HistGB")
+    parser.add_argument(
+        "--peers",
+        type=lambda text: [name for name in text.split(",") if name],
+        default=[],
+        help="comma-separated optional peers to add (keys of "
+        "moe_tabular.ood._peers.PEERS, e.g. realmlp,tabm; one thread each)",
+    )
     parser.add_argument("--out", type=Path, help="write the runs as CSV here")
     parser.add_argument(
         "--short-runs", action="store_true", help="the short-run check instead"
@@ -134,6 +146,8 @@ def main(argv=None, *, prog="python -m benchmarks budget"):
             from sklearn.ensemble import HistGradientBoostingClassifier
 
             models["histgb"] = HistGradientBoostingClassifier(random_state=0)
+        for peer in args.peers:
+            models[peer] = make_peer(peer, seed=0)
         for name, model in models.items():
             accuracy, fit_s, epochs = _fit(model, X, y, X_test, y_test)
             runs.append(
