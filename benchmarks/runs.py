@@ -6,7 +6,8 @@ that appears twice would count twice in every mean and pair with the wrong
 run, so :func:`read_runs` refuses a file that holds one, and
 :func:`join_runs` files that hold one between them. The ``ood --merge``,
 ``paired`` and ``paper-table`` commands and the docs' benchmark headline
-(``docs/sphinxext/benchmark_headline.py``) read runs this way.
+(``docs/sphinxext/benchmark_headline.py``) read runs this way; the ``ood`` and
+``regression`` commands' ``--merge`` joins them with :func:`merge_runs`.
 """
 
 from pathlib import Path
@@ -60,3 +61,31 @@ def join_runs(paths):
     """The runs of several files as one table; a ValueError if a run repeats."""
     runs = pd.concat([read_runs(path) for path in paths], ignore_index=True)
     return refuse_repeats(runs, " + ".join(str(path) for path in paths))
+
+
+def add_merge_option(parser, help):
+    """The ``--merge RUNS_CSV`` option (repeatable) of a command that joins runs."""
+    parser.add_argument(
+        "--merge", type=Path, action="append", default=[], metavar="RUNS_CSV", help=help
+    )
+
+
+def source_command(runs_csv):
+    """The command line quoted in the summary.md beside ``runs_csv``, if any."""
+    summary = Path(runs_csv).with_name("summary.md")
+    if summary.is_file():
+        for line in summary.read_text().splitlines():
+            if line.startswith("`"):
+                return line
+    return f"`{runs_csv}` (no summary.md beside it)"
+
+
+def merge_runs(paths):
+    """:func:`join_runs` for a ``--merge``: the runs, and the command that made
+    each file (:func:`source_command`); a SystemExit with the reason if a file
+    is missing or a run repeats."""
+    try:
+        runs = join_runs(paths)
+    except (OSError, ValueError) as error:
+        raise SystemExit(str(error)) from None
+    return runs, [source_command(path) for path in paths]

@@ -49,7 +49,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks import _common
-from benchmarks.runs import join_runs, read_runs
+from benchmarks.runs import add_merge_option, merge_runs, read_runs
 from moe_tabular.ood import (
     SUITES,
     Checkpoint,
@@ -184,12 +184,8 @@ def _parser(prog):
         help="keep the runs in OUT/runs.partial.csv from an interrupted command "
         "with the same settings and run only the others (default: start afresh)",
     )
-    add(
-        "--merge",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="RUNS_CSV",
+    add_merge_option(
+        parser,
         help="join this runs.csv of an earlier command into --out instead of "
         "running anything (repeatable; needs --out)",
     )
@@ -236,22 +232,9 @@ def _one_seed_note(results):
     )
 
 
-def _source_command(runs_csv):
-    """The command line quoted in the summary.md beside ``runs_csv``, if any."""
-    summary = runs_csv.with_name("summary.md")
-    if summary.is_file():
-        for line in summary.read_text().splitlines():
-            if line.startswith("`"):
-                return line
-    return f"`{runs_csv}` (no summary.md beside it)"
-
-
 def _merge(paths, out, command):
-    try:
-        results = join_runs(paths)
-    except (OSError, ValueError) as error:
-        raise SystemExit(str(error)) from None
-    sources = "\n".join(f"- {_source_command(path)}" for path in paths)
+    results, commands = merge_runs(paths)
+    sources = "\n".join(f"- {line}" for line in commands)
     header = (
         f"## OOD benchmark: merged runs\n\n`{command}`: {len(results)} runs "
         f"joined from {len(paths)} files, made by\n\n{sources}\n\n"

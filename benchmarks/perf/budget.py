@@ -20,7 +20,7 @@ Examples:
       --config default= --config long=max_epochs=200
   python -m benchmarks budget --rows 10000 --config es=early_stopping=True,\\
       max_epochs=1000,learning_rate_schedule=constant --baselines
-  python -m benchmarks budget --rows 1000 --seeds 5 --config default= \
+  python -m benchmarks budget --rows 1000 --seeds 5 --config default= \\
       --baselines --peers realmlp,tabm
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import make_parser, paired_test
+from benchmarks._common import make_parser, paired_test, split_list
 from moe_tabular import MoECBOWClassifier
 from moe_tabular.ood import PAPER_SEEDS, make_correlation_shift, parse_params
 from moe_tabular.ood._peers import make_peer
@@ -119,7 +119,7 @@ def main(argv=None, *, prog="python -m benchmarks budget"):
     parser.add_argument("--baselines", action="store_true", help="add HistGB")
     parser.add_argument(
         "--peers",
-        type=lambda text: [name for name in text.split(",") if name],
+        type=split_list,
         default=[],
         help="comma-separated optional peers to add (keys of "
         "moe_tabular.ood._peers.PEERS, e.g. realmlp,tabm; one thread each)",

@@ -47,6 +47,7 @@ from benchmarks import _common
 from benchmarks.ood.paired import wilcoxon_p
 from benchmarks.regression import tables
 from benchmarks.regression.tables import DATASETS, SYNTHETIC, load
+from benchmarks.runs import add_merge_option, merge_runs
 
 DEFAULT_OUT = _common.ROOT / "benchmarks" / "results" / "regression"
 N_FOLDS = 5
@@ -290,36 +291,12 @@ def _parser(prog):
         help=f"output folder (default {DEFAULT_OUT.relative_to(_common.ROOT)})",
     )
     add("--no-progress", action="store_true", help="hide the per-fit progress lines")
-    add(
-        "--merge",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="RUNS_CSV",
+    add_merge_option(
+        parser,
         help="summarise the runs of these runs.csv files together instead of "
         "running (repeatable; a (dataset, model, seed, fold) twice is refused)",
     )
     return parser
-
-
-def merge(paths):
-    """The runs of several runs.csv files, and a line on where each came from."""
-    runs = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
-    keys = ["dataset", "model", "seed", "fold"]
-    twice = runs[runs.duplicated(keys, keep=False)]
-    if len(twice):
-        first = twice.iloc[0]
-        raise SystemExit(
-            f"{len(twice)} runs appear more than once, e.g. "
-            f"{dict(first[keys])}: join each (dataset, model, seed, fold) once"
-        )
-    sources = []
-    for path in paths:
-        summary = path.with_name("summary.md")
-        text = summary.read_text() if summary.exists() else ""
-        made = [line for line in text.splitlines() if line.startswith("`")][:1]
-        sources.append(f"- `{path}`: {made[0] if made else 'no summary.md beside it'}")
-    return runs, sources
 
 
 def main(argv=None, *, prog="python -m benchmarks regression"):
@@ -327,7 +304,8 @@ def main(argv=None, *, prog="python -m benchmarks regression"):
     args = _parser(prog).parse_args(argv)
     command = _common.begin_run(args, argv, prog)
     if args.merge:
-        runs, sources = merge(args.merge)
+        runs, commands = merge_runs(args.merge)
+        sources = [f"- {line}" for line in commands]
         seeds = sorted(runs["seed"].unique().tolist())
         return _write(runs, summarize(runs, command, None, seeds, sources), args.out)
     configs = {"default": {}, **dict(args.config)}
